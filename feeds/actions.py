@@ -1,0 +1,256 @@
+"""Write paths for posts, comments and reactions: validate, check permission, write, record.
+
+Each action runs in one transaction that also writes the outbox row for what follows the
+commit (indexing, notifications). Errors: ValidationError (bad input, with field names),
+PermissionDenied (403), Http404 (the object, or its existence, is not the actor's to know).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+import permissions
+from groups.models import Group
+from outbox.actions import record_event
+
+from .attachments import CheckedUpload, check_upload
+from .models import Attachment, Comment, Hashtag, Mention, Post, Reaction
+from .rendering import render
+
+
+def _clean_body(body: str | None, *, field: str = "body") -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({field: _("Write something before posting.")}, code="required")
+    if len(body) > settings.AGORA_POST_MAX_LENGTH:
+        raise ValidationError(
+            {
+                field: _("Keep it under %(limit)d characters (this has %(count)d).")
+                % {"limit": settings.AGORA_POST_MAX_LENGTH, "count": len(body)}
+            },
+            code="max_length",
+        )
+    return body
+
+
+def _active_users_by_handle(handles: Iterable[str]) -> list:
+    handles = sorted(handles)[:50]
+    if not handles:
+        return []
+    User = get_user_model()
+    return list(User.objects.filter(is_active=True, username__in=handles))
+
+
+def _sync_hashtags(post: Post, names: Iterable[str]) -> None:
+    tags = []
+    names = sorted(names)[:30]
+    for name in names:
+        tag, _created = Hashtag.objects.get_or_create(name=name)
+        tags.append(tag)
+    post.hashtags.set(tags)
+
+
+def _sync_mentions(post: Post, handles: Iterable[str], *, comment: Comment | None = None) -> None:
+    users = _active_users_by_handle(handles)
+    Mention.objects.filter(post=post, comment=comment).exclude(user__in=users).delete()
+    existing = set(
+        Mention.objects.filter(post=post, comment=comment).values_list("user_id", flat=True)
+    )
+    Mention.objects.bulk_create(
+        [Mention(post=post, comment=comment, user=u) for u in users if u.pk not in existing]
+    )
+
+
+def _check_audience(author, audience: str, group: Group | None, is_announcement: bool):
+    if audience not in Post.Audience.values:
+        raise ValidationError(
+            {"audience": _("Choose who can see this post.")}, code="invalid_choice"
+        )
+    if audience == Post.Audience.GROUP:
+        if group is None:
+            raise ValidationError({"group": _("Choose the group to post in.")}, code="required")
+        if not permissions.can_view_group(author, group):
+            raise Http404
+        if not permissions.can_post_in(author, group):
+            raise PermissionDenied(_("Only members can post in this group. Join it first."))
+    elif group is not None:
+        raise ValidationError(
+            {"group": _("A post in a group must have the group's members as audience.")},
+            code="invalid",
+        )
+    agency_id = permissions.agency_id_of(author)
+    if audience == Post.Audience.AGENCY and agency_id is None:
+        raise ValidationError(
+            {"audience": _("Your profile has no agency, so you cannot post to an agency.")},
+            code="no_agency",
+        )
+    if is_announcement and not permissions.can_publish_announcement(author):
+        raise PermissionDenied(_("Only staff editors can publish announcements."))
+    if is_announcement and audience == Post.Audience.GROUP:
+        raise ValidationError(
+            {"audience": _("Announcements go to everyone or to an agency.")}, code="invalid"
+        )
+    return agency_id
+
+
+def check_attachments(files: Sequence[UploadedFile]) -> list[CheckedUpload]:
+    """Validate uploads before anything is written (so nothing is half-saved)."""
+    if len(files) > settings.AGORA_MAX_ATTACHMENTS:
+        raise ValidationError(
+            {
+                "attachments": _("Attach at most %(count)d files.")
+                % {"count": settings.AGORA_MAX_ATTACHMENTS}
+            }
+        )
+    checked, errors = [], []
+    for upload in files:
+        try:
+            checked.append(check_upload(upload))
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+    if errors:
+        raise ValidationError({"attachments": errors})
+    return checked
+
+
+def create_post(
+    *,
+    author,
+    body: str,
+    audience: str = Post.Audience.EVERYONE,
+    group: Group | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    is_announcement: bool = False,
+) -> Post:
+    if not permissions.is_active_staff(author):
+        raise PermissionDenied
+    body = _clean_body(body)
+    agency_id = _check_audience(author, audience, group, is_announcement)
+    checked = check_attachments(attachments)
+    rendered = render(body)
+    with transaction.atomic():
+        post = Post.objects.create(
+            author=author,
+            body=body,
+            body_html=rendered.html,
+            audience=audience,
+            group=group if audience == Post.Audience.GROUP else None,
+            agency_id=agency_id,
+            is_announcement=is_announcement,
+        )
+        _sync_hashtags(post, rendered.hashtags)
+        _sync_mentions(post, rendered.mentions)
+        for item in checked:
+            attachment = Attachment(
+                post=post,
+                kind=item.kind,
+                content_type=item.content_type,
+                size=len(item.data),
+                original_name=item.name,
+            )
+            attachment.file.save(item.name, ContentFile(item.data), save=False)
+            attachment.save()
+        record_event(topic="post.created", object_id=post.pk)
+    return post
+
+
+def edit_post(*, post: Post, editor, body: str) -> Post:
+    if not permissions.can_view_post(editor, post):
+        raise Http404
+    if not permissions.can_edit_post(editor, post):
+        raise PermissionDenied(_("Only the author can edit this post."))
+    body = _clean_body(body)
+    rendered = render(body)
+    with transaction.atomic():
+        post.body = body
+        post.body_html = rendered.html
+        post.edited = timezone.now()
+        post.save(update_fields=["body", "body_html", "edited"])
+        _sync_hashtags(post, rendered.hashtags)
+        _sync_mentions(post, rendered.mentions)
+        record_event(topic="post.updated", object_id=post.pk)
+    return post
+
+
+def delete_post(*, post: Post, actor) -> Post:
+    """Soft delete: the row stays (for moderation records); nobody sees it any more."""
+    if not permissions.can_view_post(actor, post):
+        raise Http404
+    if not permissions.can_delete_post(actor, post):
+        raise PermissionDenied(_("Only the author or a moderator can delete this post."))
+    with transaction.atomic():
+        post.deleted = timezone.now()
+        post.deleted_by = actor
+        post.save(update_fields=["deleted", "deleted_by"])
+        record_event(topic="post.deleted", object_id=post.pk)
+    return post
+
+
+def add_comment(*, post: Post, author, body: str, parent: Comment | None = None) -> Comment:
+    if not permissions.can_view_post(author, post):
+        raise Http404
+    if not permissions.can_comment_on(author, post):
+        raise PermissionDenied
+    body = _clean_body(body)
+    if parent is not None:
+        if parent.post_id != post.pk or parent.deleted is not None:
+            raise ValidationError({"parent": _("You can only reply to a comment on this post.")})
+        if parent.parent_id is not None:
+            parent = parent.parent  # one level of replies: a reply to a reply joins the thread
+    rendered = render(body)
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            post=post, parent=parent, author=author, body=body, body_html=rendered.html
+        )
+        _sync_mentions(post, rendered.mentions, comment=comment)
+        record_event(topic="comment.created", object_id=comment.pk, payload={"post": post.pk})
+    return comment
+
+
+def delete_comment(*, comment: Comment, actor) -> Comment:
+    if not permissions.can_view_comment(actor, comment):
+        raise Http404
+    if not permissions.can_delete_comment(actor, comment):
+        raise PermissionDenied(_("Only the author or a moderator can delete this comment."))
+    with transaction.atomic():
+        comment.deleted = timezone.now()
+        comment.save(update_fields=["deleted"])
+        record_event(
+            topic="comment.deleted", object_id=comment.pk, payload={"post": comment.post_id}
+        )
+    return comment
+
+
+def react(*, post: Post, user, kind: str) -> bool:
+    """Add a reaction; True if it was new. Reacting twice with the same kind changes nothing."""
+    if not permissions.can_view_post(user, post):
+        raise Http404
+    if kind not in Reaction.Kind.values:
+        raise ValidationError({"kind": _("Unknown reaction.")}, code="invalid_choice")
+    with transaction.atomic():
+        _reaction, created = Reaction.objects.get_or_create(post=post, user=user, kind=kind)
+        if created:
+            record_event(topic="reaction.changed", object_id=post.pk)
+    return created
+
+
+def unreact(*, post: Post, user, kind: str) -> bool:
+    if not permissions.can_view_post(user, post):
+        raise Http404
+    if kind not in Reaction.Kind.values:
+        raise ValidationError({"kind": _("Unknown reaction.")}, code="invalid_choice")
+    with transaction.atomic():
+        deleted, _detail = Reaction.objects.filter(post=post, user=user, kind=kind).delete()
+        if deleted:
+            record_event(topic="reaction.changed", object_id=post.pk)
+    return bool(deleted)

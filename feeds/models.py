@@ -1,0 +1,197 @@
+"""Posts and what hangs off them: comments, reactions, mentions, hashtags, attachments.
+
+Post and comment ids grow with time, so `id` is the feed's keyset cursor.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Hashtag(models.Model):
+    name = models.CharField(_("name"), max_length=60, unique=True)  # stored lower-case
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("hashtag")
+        verbose_name_plural = _("hashtags")
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("feeds:hashtag", args=[self.name])
+
+
+class Post(models.Model):
+    class Audience(models.TextChoices):
+        EVERYONE = "everyone", _("Everyone on the network")
+        AGENCY = "agency", _("My agency only")
+        GROUP = "group", _("Members of a group")
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
+    )
+    body = models.TextField(_("message"), max_length=settings.AGORA_POST_MAX_LENGTH)
+    body_html = models.TextField(editable=False)
+    audience = models.CharField(
+        _("audience"), max_length=10, choices=Audience.choices, default=Audience.EVERYONE
+    )
+    # The author's agency when the post was written: an "agency" post stays with that agency
+    # even if the author moves.
+    agency = models.ForeignKey(
+        "profiles.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="posts"
+    )
+    group = models.ForeignKey(
+        "groups.Group", on_delete=models.CASCADE, null=True, blank=True, related_name="posts"
+    )
+    is_announcement = models.BooleanField(_("announcement"), default=False)
+    hashtags = models.ManyToManyField(Hashtag, blank=True, related_name="posts")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    edited = models.DateTimeField(null=True, blank=True)
+    deleted = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(audience="group", group__isnull=False))
+                | (~Q(audience="group") & Q(group__isnull=True)),
+                name="post_group_iff_group_audience",
+            ),
+            models.CheckConstraint(
+                condition=~Q(audience="agency") | Q(agency__isnull=False),
+                name="post_agency_audience_has_agency",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["author", "-id"], name="post_author_id"),
+            models.Index(fields=["group", "-id"], name="post_group_id"),
+            models.Index(
+                fields=["-id"], condition=Q(is_announcement=True), name="post_announcement_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Post {self.pk} by {self.author_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("feeds:post", args=[self.pk])
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted is not None
+
+
+class Comment(models.Model):
+    """A comment on a post, or a reply to a comment (one level: replies have no replies)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
+    )
+    body = models.TextField(_("comment"), max_length=settings.AGORA_POST_MAX_LENGTH)
+    body_html = models.TextField(editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    edited = models.DateTimeField(null=True, blank=True)
+    deleted = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        indexes = [models.Index(fields=["post", "id"], name="comment_post_id")]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on {self.post_id}"
+
+
+class Reaction(models.Model):
+    class Kind(models.TextChoices):
+        LIKE = "like", _("Like")
+        CELEBRATE = "celebrate", _("Celebrate")
+        SUPPORT = "support", _("Support")
+        INSIGHTFUL = "insightful", _("Insightful")
+        THANKS = "thanks", _("Thanks")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reaction")
+        verbose_name_plural = _("reactions")
+        constraints = [
+            models.UniqueConstraint(fields=["post", "user", "kind"], name="react_once_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.user_id} on {self.post_id}"
+
+
+class Mention(models.Model):
+    """Someone named with @handle in a post or a comment."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="mentions")
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="mentions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("mention")
+        verbose_name_plural = _("mentions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "user"], condition=Q(comment__isnull=True), name="mention_post_once"
+            ),
+            models.UniqueConstraint(
+                fields=["comment", "user"],
+                condition=Q(comment__isnull=False),
+                name="mention_comment_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.user_id} in {self.post_id}"
+
+
+class Attachment(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("Image")
+        DOCUMENT = "document", _("Document")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    original_name = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("feeds:attachment", args=[self.pk])

@@ -1,0 +1,190 @@
+"""Read paths for posts: every one starts from permissions.visible_posts(viewer).
+
+Feeds are keyset-paginated on the post id (ids grow with time): `before` pages back in time,
+`since` returns what is newer than a cursor (oldest first, so a reconnecting client can walk
+forward and miss nothing).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+import permissions
+from groups.models import Group
+from profiles.models import Follow
+
+from .cursors import decode_cursor, encode_cursor
+from .models import Attachment, Comment, Hashtag, Post, Reaction
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class FeedPage:
+    items: list[Post]
+    next_cursor: str | None  # pass as `before` for the next (older) page
+    newest_cursor: str | None  # pass as `since` to read what came after this page
+    has_more: bool
+    extra: dict = field(default_factory=dict)
+
+
+def _with_details(qs: QuerySet[Post]) -> QuerySet[Post]:
+    comment_count = (
+        Comment.objects.filter(post=OuterRef("pk"), deleted__isnull=True)
+        .order_by()
+        .values("post")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        qs.select_related("author__profile__agency", "author__profile__department", "group")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
+            Prefetch("hashtags", queryset=Hashtag.objects.order_by("name")),
+        )
+        .annotate(comment_count=Coalesce(Subquery(comment_count), 0))
+    )
+
+
+def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
+    """Attach reaction counts and the viewer's own reactions in one query for the page."""
+    ids = [p.pk for p in posts]
+    counts: dict[int, Counter] = defaultdict(Counter)
+    mine: dict[int, set[str]] = defaultdict(set)
+    if ids:
+        for post_id, kind, user_id in Reaction.objects.filter(post_id__in=ids).values_list(
+            "post_id", "kind", "user_id"
+        ):
+            counts[post_id][kind] += 1
+            if user_id == viewer.pk:
+                mine[post_id].add(kind)
+    for post in posts:
+        post.reaction_counts = [
+            (kind, label, counts[post.pk][kind], kind in mine[post.pk])
+            for kind, label in Reaction.Kind.choices
+        ]
+        post.reaction_total = sum(counts[post.pk].values())
+        post.can_edit = post.author_id == viewer.pk
+    return posts
+
+
+def _page(qs: QuerySet[Post], *, viewer, before=None, since=None, limit=None) -> FeedPage:
+    """Keyset-paginate a visible-posts queryset. Raises InvalidCursor for a bad cursor."""
+    limit = max(1, min(int(limit or settings.AGORA_PAGE_SIZE), MAX_PAGE_SIZE))
+    if since:
+        since_id = decode_cursor(since)
+        rows = list(_with_details(qs.filter(pk__gt=since_id)).order_by("pk")[: limit + 1])
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        items = list(reversed(rows))  # shown newest first
+        newest = encode_cursor(rows[-1].pk) if rows else since
+        older = None
+    else:
+        if before:
+            qs = qs.filter(pk__lt=decode_cursor(before))
+        rows = list(_with_details(qs).order_by("-pk")[: limit + 1])
+        has_more = len(rows) > limit
+        items = rows[:limit]
+        older = encode_cursor(items[-1].pk) if has_more and items else None
+        newest = encode_cursor(items[0].pk) if items else None
+    decorate_posts(items, viewer=viewer)
+    return FeedPage(items=items, next_cursor=older, newest_cursor=newest, has_more=has_more)
+
+
+def home_feed_filter(viewer) -> Q:
+    followed = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
+    return (
+        Q(author_id=viewer.pk)
+        | Q(author_id__in=followed)
+        | Q(group_id__in=permissions.member_group_ids(viewer))
+        | Q(is_announcement=True)
+    )
+
+
+def posts_for_home(*, viewer, before=None, since=None, limit=None) -> FeedPage:
+    """My posts, people I follow, my groups, and announcements, newest first."""
+    qs = permissions.visible_posts(viewer).filter(home_feed_filter(viewer))
+    return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+
+
+def posts_for_group(*, viewer, group: Group, before=None, since=None, limit=None) -> FeedPage:
+    qs = permissions.visible_posts(viewer).filter(group=group)
+    return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+
+
+def posts_for_profile(*, viewer, author, before=None, since=None, limit=None) -> FeedPage:
+    qs = permissions.visible_posts(viewer).filter(author=author)
+    return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+
+
+def posts_for_hashtag(*, viewer, tag: str, before=None, since=None, limit=None) -> FeedPage:
+    qs = permissions.visible_posts(viewer).filter(hashtags__name=tag.lower())
+    return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+
+
+def post_get(*, viewer, post_id) -> Post | None:
+    """The post if `viewer` may see it, else None (the caller answers 404 either way)."""
+    try:
+        post_id = int(post_id)
+    except (TypeError, ValueError):
+        return None
+    post = _with_details(permissions.visible_posts(viewer).filter(pk=post_id)).first()
+    if post is not None:
+        decorate_posts([post], viewer=viewer)
+    return post
+
+
+def comments_for_post(*, viewer, post: Post) -> list[Comment]:
+    """Top-level comments with their replies attached as `.thread_replies`, oldest first."""
+    comments = list(
+        permissions.visible_comments(viewer)
+        .filter(post=post)
+        .select_related("author__profile")
+        .order_by("id")
+    )
+    by_parent: dict[int, list[Comment]] = defaultdict(list)
+    for comment in comments:
+        if comment.parent_id:
+            by_parent[comment.parent_id].append(comment)
+    top = [c for c in comments if not c.parent_id]
+    for comment in top:
+        comment.thread_replies = by_parent.get(comment.pk, [])
+    return top
+
+
+def comment_get(*, viewer, comment_id) -> Comment | None:
+    try:
+        comment_id = int(comment_id)
+    except (TypeError, ValueError):
+        return None
+    return (
+        permissions.visible_comments(viewer)
+        .select_related("post", "post__group", "author__profile")
+        .filter(pk=comment_id)
+        .first()
+    )
+
+
+def attachment_get(*, viewer, attachment_id) -> Attachment | None:
+    try:
+        attachment_id = int(attachment_id)
+    except (TypeError, ValueError):
+        return None
+    return Attachment.objects.filter(
+        pk=attachment_id, post__in=permissions.visible_posts(viewer).values("pk")
+    ).first()
+
+
+def trending_hashtags(*, viewer, limit: int = 10) -> list[tuple[str, int]]:
+    visible = permissions.visible_posts(viewer).order_by("-pk").values("pk")[:500]
+    return list(
+        Hashtag.objects.filter(posts__in=visible)
+        .annotate(n=Count("posts"))
+        .order_by("-n", "name")
+        .values_list("name", "n")[:limit]
+    )

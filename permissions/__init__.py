@@ -1,0 +1,269 @@
+"""The one permission module: who may see and do what.
+
+Every read path (feeds, post pages, comments, attachments, the API, and later search, live
+updates and notifications) asks this module, in whichever form it needs:
+
+- one object:       `can_view_post(user, post)`, `can_view_group(user, group)`, ...
+- a queryset:       `visible_posts(user)`, `visible_groups(user)`, `visible_comments(user)`
+- an audience:      `post_audience(post)`: the users who may see a post
+
+The three forms encode the same rules; `tests/permissions/test_property.py` checks on random
+worlds that they never disagree.
+
+Rules
+- Only active, signed-in staff see anything.
+- A post's audience is `everyone` (all staff), `agency` (staff of the agency the post was
+  written in), or `group`. A group post is readable by all staff when the group is open,
+  otherwise by its members only. Deleted posts are seen by nobody.
+- Groups: open and private groups are listed for all staff; a secret group exists only for
+  its members and the people invited to it. Outsiders get 404 for it, never 403.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from feeds.models import Attachment, Comment, Post
+    from groups.models import Group
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+
+# --- who is someone -------------------------------------------------------------------------
+
+
+def is_active_staff(user: AnyUser | None) -> bool:
+    """Signed in and not deactivated: the only people who see anything."""
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def agency_id_of(user: AnyUser) -> int | None:
+    """The agency `user` belongs to now (read fresh: people move between agencies)."""
+    if not is_active_staff(user):
+        return None
+    from profiles.models import Profile
+
+    return Profile.objects.filter(user_id=user.pk).values_list("agency_id", flat=True).first()
+
+
+def _membership(user: AnyUser, group: Group):
+    from groups.models import Membership
+
+    if not is_active_staff(user):
+        return None
+    return Membership.objects.filter(group_id=group.pk, user_id=user.pk).first()
+
+
+def member_group_ids(user: AnyUser) -> QuerySet:
+    """Ids of the groups `user` belongs to, as a subquery-friendly queryset."""
+    from groups.models import Membership
+
+    if not is_active_staff(user):
+        return Membership.objects.none().values("group_id")
+    return Membership.objects.filter(user_id=user.pk).values("group_id")
+
+
+def is_member(user: AnyUser, group: Group) -> bool:
+    return _membership(user, group) is not None
+
+
+def is_group_manager(user: AnyUser, group: Group) -> bool:
+    membership = _membership(user, group)
+    return membership is not None and membership.is_manager
+
+
+def has_pending_invitation(user: AnyUser, group: Group) -> bool:
+    from groups.models import Invitation
+
+    if not is_active_staff(user):
+        return False
+    return Invitation.objects.filter(
+        group_id=group.pk, invitee_id=user.pk, status=Invitation.Status.PENDING
+    ).exists()
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+
+def visible_groups(user: AnyUser) -> QuerySet[Group]:
+    """Groups whose existence `user` may know of: all but secret ones they are not in."""
+    from groups.models import Group, Invitation
+
+    if not is_active_staff(user):
+        return Group.objects.none()
+    invited = Invitation.objects.filter(
+        invitee_id=user.pk, status=Invitation.Status.PENDING
+    ).values("group_id")
+    return Group.objects.filter(
+        ~Q(kind=Group.Kind.SECRET) | Q(pk__in=member_group_ids(user)) | Q(pk__in=invited)
+    )
+
+
+def can_view_group(user: AnyUser, group: Group) -> bool:
+    """May `user` know this group exists (see its page, name, description)?"""
+    if not is_active_staff(user):
+        return False
+    if not group.is_secret:
+        return True
+    return is_member(user, group) or has_pending_invitation(user, group)
+
+
+def can_read_group_content(user: AnyUser, group: Group) -> bool:
+    """May `user` read the posts and member list of this group?"""
+    if not is_active_staff(user):
+        return False
+    return group.is_open or is_member(user, group)
+
+
+def can_post_in(user: AnyUser, group: Group) -> bool:
+    return is_member(user, group)
+
+
+def can_join_directly(user: AnyUser, group: Group) -> bool:
+    return is_active_staff(user) and (group.is_open or has_pending_invitation(user, group))
+
+
+def can_request_to_join(user: AnyUser, group: Group) -> bool:
+    from groups.models import Group as GroupModel
+
+    return is_active_staff(user) and group.kind == GroupModel.Kind.PRIVATE
+
+
+def can_manage_group(user: AnyUser, group: Group) -> bool:
+    """Owners and admins edit the group, decide requests, invite to private/secret groups."""
+    return is_group_manager(user, group)
+
+
+def can_invite(user: AnyUser, group: Group) -> bool:
+    """Any member may invite to an open group; only managers to a private or secret one."""
+    if group.is_open:
+        return is_member(user, group)
+    return is_group_manager(user, group)
+
+
+# --- posts ----------------------------------------------------------------------------------
+
+
+def visible_posts(user: AnyUser) -> QuerySet[Post]:
+    """Every post `user` may see. Every content selector starts here."""
+    from feeds.models import Post
+    from groups.models import Group
+
+    if not is_active_staff(user):
+        return Post.objects.none()
+    audience = Q(audience=Post.Audience.EVERYONE) | Q(
+        audience=Post.Audience.GROUP, group__kind=Group.Kind.OPEN
+    )
+    audience |= Q(audience=Post.Audience.GROUP, group_id__in=member_group_ids(user))
+    agency_id = agency_id_of(user)
+    if agency_id is not None:
+        audience |= Q(audience=Post.Audience.AGENCY, agency_id=agency_id)
+    return Post.objects.filter(deleted__isnull=True).filter(audience)
+
+
+def can_view_post(user: AnyUser, post: Post) -> bool:
+    from feeds.models import Post
+
+    if not is_active_staff(user) or post.deleted is not None:
+        return False
+    if post.audience == Post.Audience.EVERYONE:
+        return True
+    if post.audience == Post.Audience.AGENCY:
+        return post.agency_id is not None and post.agency_id == agency_id_of(user)
+    if post.audience == Post.Audience.GROUP and post.group_id is not None:
+        return can_read_group_content(user, post.group)
+    return False
+
+
+def post_audience(post: Post) -> QuerySet:
+    """The users who may see `post` now: for live delivery and notifications."""
+    from feeds.models import Post
+    from groups.models import Membership
+
+    User = get_user_model()
+    staff = User.objects.filter(is_active=True)
+    if post.deleted is not None:
+        return staff.none()
+    if post.audience == Post.Audience.EVERYONE:
+        return staff
+    if post.audience == Post.Audience.AGENCY:
+        if post.agency_id is None:
+            return staff.none()
+        return staff.filter(profile__agency_id=post.agency_id)
+    if post.audience == Post.Audience.GROUP and post.group_id is not None:
+        if post.group.is_open:
+            return staff
+        return staff.filter(
+            Exists(Membership.objects.filter(group_id=post.group_id, user_id=OuterRef("pk")))
+        )
+    return staff.none()
+
+
+def can_edit_post(user: AnyUser, post: Post) -> bool:
+    return can_view_post(user, post) and post.author_id == user.pk
+
+
+def can_moderate_post(user: AnyUser, post: Post) -> bool:
+    """Site staff, and the owners and admins of the group a post is in."""
+    if not can_view_post(user, post):
+        return False
+    if user.is_staff:
+        return True
+    return post.group_id is not None and is_group_manager(user, post.group)
+
+
+def can_delete_post(user: AnyUser, post: Post) -> bool:
+    return can_edit_post(user, post) or can_moderate_post(user, post)
+
+
+def can_publish_announcement(user: AnyUser) -> bool:
+    return is_active_staff(user) and user.is_staff
+
+
+def can_post_to_agency(user: AnyUser) -> bool:
+    return agency_id_of(user) is not None
+
+
+# --- comments, reactions, attachments -------------------------------------------------------
+
+
+def visible_comments(user: AnyUser) -> QuerySet[Comment]:
+    from feeds.models import Comment
+
+    return Comment.objects.filter(deleted__isnull=True, post__in=visible_posts(user).values("pk"))
+
+
+def can_view_comment(user: AnyUser, comment: Comment) -> bool:
+    return comment.deleted is None and can_view_post(user, comment.post)
+
+
+def can_comment_on(user: AnyUser, post: Post) -> bool:
+    return can_view_post(user, post)
+
+
+def can_react_to(user: AnyUser, post: Post) -> bool:
+    return can_view_post(user, post)
+
+
+def can_delete_comment(user: AnyUser, comment: Comment) -> bool:
+    if not can_view_comment(user, comment):
+        return False
+    return comment.author_id == user.pk or can_moderate_post(user, comment.post)
+
+
+def can_view_attachment(user: AnyUser, attachment: Attachment) -> bool:
+    return can_view_post(user, attachment.post)
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+def can_view_profiles(user: AnyUser) -> bool:
+    """The directory is open to every member of staff, and to nobody else."""
+    return is_active_staff(user)

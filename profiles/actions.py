@@ -1,0 +1,113 @@
+"""Write paths for people: staff accounts, profiles, follows."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+import permissions
+from outbox.actions import record_event
+
+from .models import Department, ExpertiseTag, Follow, Profile
+
+EDITABLE_FIELDS = (
+    "display_name", "job_title", "department", "location", "bio", "languages", "phone",
+    "manager", "preferred_language", "avatar",
+)  # fmt: skip
+
+
+def ensure_profile(user) -> Profile:
+    """Every account has a profile; one made outside Agora (createsuperuser) gets one here."""
+    profile = Profile.objects.filter(user=user).first()
+    if profile is not None:
+        return profile
+    name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    try:
+        with transaction.atomic():
+            return Profile.objects.create(user=user, display_name=name or user.get_username())
+    except IntegrityError:
+        return Profile.objects.get(user=user)
+
+
+def create_staff_member(
+    *, username: str, display_name: str, email: str = "", password: str | None = None, **fields
+) -> Profile:
+    User = get_user_model()
+    expertise = fields.pop("expertise", [])
+    with transaction.atomic():
+        user = User.objects.create_user(username=username.lower(), email=email, password=password)
+        profile = Profile.objects.create(user=user, display_name=display_name, **fields)
+        if expertise:
+            set_expertise(profile, expertise)
+        record_event(topic="profile.updated", object_id=profile.pk)
+    return profile
+
+
+def set_expertise(profile: Profile, names) -> None:
+    tags = []
+    for raw in names:
+        name = raw.strip()[:60]
+        if name:
+            tag, _created = ExpertiseTag.objects.get_or_create(
+                name__iexact=name, defaults={"name": name}
+            )
+            tags.append(tag)
+    profile.expertise.set(tags)
+
+
+def update_profile(*, profile: Profile, actor, expertise=None, **changes) -> Profile:
+    """Change the editable fields of a profile; only its owner (or site staff) may."""
+    if actor.pk != profile.user_id and not (actor.is_active and actor.is_staff):
+        raise PermissionDenied(_("You can only edit your own profile."))
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    department = changes.get("department")
+    if department is not None and department.agency_id != profile.agency_id:
+        raise ValidationError({"department": _("Choose a department of your own agency.")})
+    manager = changes.get("manager")
+    if manager is not None and manager.pk == profile.pk:
+        raise ValidationError({"manager": _("You cannot be your own manager.")})
+    if "display_name" in changes and not (changes["display_name"] or "").strip():
+        raise ValidationError({"display_name": _("Your name cannot be empty.")})
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(profile, name, value)
+        profile.full_clean(exclude=["user", "avatar"])
+        profile.save()
+        if expertise is not None:
+            set_expertise(profile, expertise)
+        record_event(topic="profile.updated", object_id=profile.pk)
+    return profile
+
+
+def follow(*, follower, followee) -> bool:
+    """Follow someone; True if it is new. Following twice changes nothing."""
+    if not permissions.is_active_staff(follower):
+        raise PermissionDenied
+    if followee is None or not followee.is_active:
+        raise Http404
+    if follower.pk == followee.pk:
+        raise ValidationError(_("You cannot follow yourself."), code="self_follow")
+    try:
+        with transaction.atomic():
+            _edge, created = Follow.objects.get_or_create(follower=follower, followee=followee)
+            if created:
+                record_event(topic="follow.created", object_id=_edge.pk)
+    except IntegrityError:  # a concurrent follow won the race
+        created = False
+    return created
+
+
+def unfollow(*, follower, followee) -> bool:
+    if followee is None:
+        raise Http404
+    deleted, _detail = Follow.objects.filter(follower=follower, followee=followee).delete()
+    return bool(deleted)
+
+
+def department_choices(agency_id: int | None):
+    return Department.objects.filter(agency_id=agency_id).select_related("parent")
