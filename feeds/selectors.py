@@ -42,7 +42,9 @@ def _with_details(qs: QuerySet[Post]) -> QuerySet[Post]:
         .values("n")
     )
     return (
-        qs.select_related("author__profile__agency", "author__profile__department", "group")
+        qs.select_related(
+            "author__profile__agency", "author__profile__department", "group", "agency"
+        )
         .prefetch_related(
             Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
             Prefetch("hashtags", queryset=Hashtag.objects.order_by("name")),
@@ -188,3 +190,19 @@ def trending_hashtags(*, viewer, limit: int = 10) -> list[tuple[str, int]]:
         .order_by("-n", "name")
         .values_list("name", "n")[:limit]
     )
+
+
+def groups_to_post_in(*, viewer) -> QuerySet[Group]:
+    """The groups `viewer` may post in (their memberships), for the composer's audience list."""
+    if not permissions.is_active_staff(viewer):
+        return Group.objects.none()
+    return Group.objects.filter(pk__in=permissions.member_group_ids(viewer)).order_by("name", "pk")
+
+
+def group_for_post(*, viewer, group_id) -> Group | None:
+    """The group a new post names, if `viewer` may know it exists (else None: answer 404)."""
+    try:
+        group_id = int(group_id)
+    except (TypeError, ValueError):
+        return None
+    return permissions.visible_groups(viewer).filter(pk=group_id).first()
