@@ -1,0 +1,136 @@
+"""A real Agora server (daphne, in its own process and database) and a real browser.
+
+The browser is the system's Chromium driven by Playwright. Locally these tests skip when
+Chromium or Playwright is missing; under CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import skip_or_fail
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "e2e correct horse battery"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def e2e_server(tmp_path_factory):
+    """Migrate a fresh SQLite database, build the world, serve it with daphne."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'e2e.sqlite3'}",
+        "MEDIA_ROOT": str(workdir / "media"),
+        "DEBUG": "false",
+        "SECRET_KEY": "e2e-only-secret-key-not-for-production-0123456789",
+        "E2E_PASSWORD": PASSWORD,
+        "OUTBOX_DRAIN_INLINE": "true",
+        "STATIC_ROOT": str(workdir / "static"),
+    }
+    env.pop("REDIS_URL", None)
+    python = sys.executable
+    subprocess.run(
+        [python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    subprocess.run(
+        [python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    subprocess.run(
+        [python, str(ROOT / "tests" / "e2e" / "make_world.py")], cwd=ROOT, env=env, check=True
+    )
+    log = open(workdir / "daphne.log", "w")
+    server = subprocess.Popen(
+        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "intranet.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base_url}/accounts/login/", timeout=1)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError((workdir / "daphne.log").read_text()) from None
+            time.sleep(0.2)
+    yield base_url
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = _chromium_path()
+    if chromium is None:
+        skip_or_fail("no Chromium on this machine (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("Playwright is not installed (pip install playwright)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def sign_in(browser, e2e_server):
+    """Open a fresh browser context signed in as `username`."""
+    contexts = []
+
+    def _sign_in(username: str, *, width: int = 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{e2e_server}/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{e2e_server}/")
+        return page
+
+    yield _sign_in
+    for context in contexts:
+        context.close()
