@@ -103,11 +103,29 @@ def follow(*, follower, followee) -> bool:
 
 
 def unfollow(*, follower, followee) -> bool:
+    """Stop following someone; True if there was an edge to remove."""
     if followee is None:
         raise Http404
-    deleted, _detail = Follow.objects.filter(follower=follower, followee=followee).delete()
+    with transaction.atomic():
+        deleted, _detail = Follow.objects.filter(follower=follower, followee=followee).delete()
+        if deleted:  # the edge is gone: name both ends
+            record_event(
+                topic="follow.deleted", object_id=followee.pk, payload={"follower": follower.pk}
+            )
     return bool(deleted)
 
 
 def department_choices(agency_id: int | None):
     return Department.objects.filter(agency_id=agency_id).select_related("parent")
+
+
+def set_preferred_language(*, user, language: str) -> None:
+    """Remember the interface language someone chose (empty: follow the browser)."""
+    from django.conf import settings
+
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError({"preferred_language": _("Choose a language we offer.")})
+    profile = ensure_profile(user)
+    if profile.preferred_language != language:
+        profile.preferred_language = language
+        profile.save(update_fields=["preferred_language"])
