@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 import permissions
 
@@ -33,6 +35,24 @@ def group_members(*, viewer, group: Group) -> QuerySet[Membership]:
         return Membership.objects.none()
     return group.memberships.select_related("user__profile__agency").order_by(
         "role", "user__profile__display_name", "pk"
+    )
+
+
+def member_get(*, viewer, group: Group, username: str) -> Membership | None:
+    """One member of `group` by username (deactivated ones too), if `viewer` may see members."""
+    return group_members(viewer=viewer, group=group).filter(user__username__iexact=username).first()
+
+
+def member_list(*, viewer, group: Group) -> QuerySet[Membership]:
+    """The members page: owners first, then admins, then members, each by name."""
+    rank = Case(
+        When(role=Membership.Role.OWNER, then=Value(0)),
+        When(role=Membership.Role.ADMIN, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return group_members(viewer=viewer, group=group).order_by(
+        rank, "user__profile__display_name", "pk"
     )
 
 
@@ -76,3 +96,38 @@ def join_request_get(*, viewer, group: Group, request_id) -> JoinRequest | None:
     except (TypeError, ValueError):
         return None
     return pending_requests(viewer=viewer, group=group).filter(pk=request_id).first()
+
+
+@dataclass(frozen=True)
+class ViewerStanding:
+    """Where `viewer` stands with a group they may see: what its page offers them."""
+
+    membership: Membership | None
+    member_count: int
+    can_read: bool
+    can_manage: bool
+    can_invite: bool
+    has_invitation: bool
+    pending_request: JoinRequest | None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def is_member(self) -> bool:
+        return self.membership is not None
+
+
+def viewer_standing(*, viewer, group: Group) -> ViewerStanding:
+    """The viewer's membership, rights and pending request or invitation for `group`."""
+    membership = membership_of(user=viewer, group=group)
+    return ViewerStanding(
+        membership=membership,
+        member_count=group.memberships.count(),
+        can_read=permissions.can_read_group_content(viewer, group),
+        can_manage=membership is not None and membership.is_manager,
+        can_invite=permissions.can_invite(viewer, group),
+        has_invitation=membership is None and permissions.has_pending_invitation(viewer, group),
+        pending_request=None if membership else pending_request_of(user=viewer, group=group),
+    )

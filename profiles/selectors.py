@@ -34,9 +34,20 @@ def directory(
         qs = qs.filter(department_id__in=department.descendant_ids())
     if expertise:
         qs = qs.filter(expertise__name__iexact=expertise)
-    return qs.annotate(
-        is_followed=Exists(Follow.objects.filter(follower_id=viewer.pk, followee=OuterRef("user")))
-    ).order_by("display_name", "pk")
+    return with_card_details(qs, viewer=viewer).order_by("display_name", "pk")
+
+
+def with_card_details(qs: QuerySet[Profile], *, viewer) -> QuerySet[Profile]:
+    """What a person card shows: agency, department, expertise, and whether `viewer` follows."""
+    return (
+        qs.select_related("user", "agency", "department")
+        .prefetch_related("expertise")
+        .annotate(
+            is_followed=Exists(
+                Follow.objects.filter(follower_id=viewer.pk, followee=OuterRef("user"))
+            )
+        )
+    )
 
 
 def profile_get(*, viewer, username: str) -> Profile | None:
@@ -68,22 +79,18 @@ def followers_of(*, viewer, user) -> QuerySet[Profile]:
     if not permissions.can_view_profiles(viewer):
         return Profile.objects.none()
     ids = Follow.objects.filter(followee=user).values("follower_id")
-    return (
-        Profile.objects.filter(user_id__in=ids, user__is_active=True)
-        .select_related("user", "agency")
-        .order_by("display_name", "pk")
-    )
+    return with_card_details(
+        Profile.objects.filter(user_id__in=ids, user__is_active=True), viewer=viewer
+    ).order_by("display_name", "pk")
 
 
 def following_of(*, viewer, user) -> QuerySet[Profile]:
     if not permissions.can_view_profiles(viewer):
         return Profile.objects.none()
     ids = Follow.objects.filter(follower=user).values("followee_id")
-    return (
-        Profile.objects.filter(user_id__in=ids, user__is_active=True)
-        .select_related("user", "agency")
-        .order_by("display_name", "pk")
-    )
+    return with_card_details(
+        Profile.objects.filter(user_id__in=ids, user__is_active=True), viewer=viewer
+    ).order_by("display_name", "pk")
 
 
 def agencies() -> QuerySet[Agency]:
