@@ -49,10 +49,18 @@ def _bad_cursor(request: HttpRequest) -> HttpResponse:
 
 
 def _post_form(request: HttpRequest, *, data=None, files=None) -> PostForm:
+    groups = list(selectors.groups_to_post_in(viewer=request.user))
+    initial = {}
+    wanted = request.GET.get("group")  # "Write a post in this group" preselects it
+    if data is None and wanted:
+        chosen = next((g for g in groups if g.slug == wanted), None)
+        if chosen is not None:
+            initial["audience"] = f"group:{chosen.pk}"
     return PostForm(
         data,
         files,
-        groups=selectors.groups_to_post_in(viewer=request.user),
+        initial=initial,
+        groups=groups,
         has_agency=permissions.can_post_to_agency(request.user),
         auto_id="composer_%s",
     )

@@ -20,6 +20,15 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Factories set a password for every user; a cheap hasher keeps large worlds quick.
+
+    (The browser tests' server runs with the real hashers.)
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def agency():
     return AgencyFactory()

@@ -701,3 +701,19 @@ def test_hashtag_page_empty_state_and_bad_cursor(web):
     url = reverse("feeds:hashtag", args=["nothing"])
     assert "No posts you can see use #nothing yet." in text_of(web.get(url))
     assert web.get(url + "?before=zzz").status_code == 400
+
+
+@pytest.mark.django_db
+def test_group_link_preselects_the_group_in_the_composer(web, user):
+    """/?group=<slug> (the group page's "Write a post in this group") preselects that group,
+    but only among the groups the viewer may post in."""
+    from tests.factories import GroupFactory, MembershipFactory
+
+    mine = GroupFactory(kind="private")
+    MembershipFactory(group=mine, user=user)
+    not_mine = GroupFactory(kind="secret")
+    page = web.get(f"/?group={mine.slug}").content.decode()
+    assert f'value="group:{mine.pk}" selected' in page
+    page = web.get(f"/?group={not_mine.slug}").content.decode()
+    assert f"group:{not_mine.pk}" not in page
+    assert not_mine.name not in page
