@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -56,6 +58,7 @@ def _with_details(qs: QuerySet[Post]) -> QuerySet[Post]:
 def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
     """Attach reaction counts and the viewer's own reactions in one query for the page."""
     ids = [p.pk for p in posts]
+    viewer_id = getattr(viewer, "pk", None)  # None: a viewer-neutral card (live delivery)
     counts: dict[int, Counter] = defaultdict(Counter)
     mine: dict[int, set[str]] = defaultdict(set)
     if ids:
@@ -63,7 +66,7 @@ def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
             "post_id", "kind", "user_id"
         ):
             counts[post_id][kind] += 1
-            if user_id == viewer.pk:
+            if viewer_id is not None and user_id == viewer_id:
                 mine[post_id].add(kind)
     for post in posts:
         post.reaction_counts = [
@@ -71,7 +74,7 @@ def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
             for kind, label in Reaction.Kind.choices
         ]
         post.reaction_total = sum(counts[post.pk].values())
-        post.can_edit = post.author_id == viewer.pk
+        post.can_edit = viewer_id is not None and post.author_id == viewer_id
     return posts
 
 
@@ -146,7 +149,7 @@ def comments_for_post(*, viewer, post: Post) -> list[Comment]:
     comments = list(
         permissions.visible_comments(viewer)
         .filter(post=post)
-        .select_related("author__profile")
+        .select_related("author__profile__agency")
         .order_by("id")
     )
     by_parent: dict[int, list[Comment]] = defaultdict(list)
@@ -206,3 +209,84 @@ def group_for_post(*, viewer, group_id) -> Group | None:
     except (TypeError, ValueError):
         return None
     return permissions.visible_groups(viewer).filter(pk=group_id).first()
+
+
+# --- live updates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What one person's sockets listen to, and what their home feed holds.
+
+    `streams` comes from `permissions.live_streams` (what they may read); `follows` and
+    `groups` decide which new posts belong on their home feed (consumers check these sets
+    per message, without a query).
+    """
+
+    user_id: int
+    streams: frozenset[str]
+    follows: frozenset[int]
+    groups: frozenset[int]
+
+    def as_message(self) -> dict:
+        return {
+            "user": self.user_id,
+            "streams": sorted(self.streams),
+            "follows": sorted(self.follows),
+            "groups": sorted(self.groups),
+        }
+
+    @classmethod
+    def from_message(cls, data: dict) -> LiveState:
+        return cls(
+            user_id=data["user"],
+            streams=frozenset(data["streams"]),
+            follows=frozenset(data["follows"]),
+            groups=frozenset(data["groups"]),
+        )
+
+
+def live_state(*, user) -> LiveState:
+    """The live state of `user` now; no streams at all unless they are active staff."""
+    streams = permissions.live_streams(user)
+    if not streams:
+        return LiveState(user.pk, frozenset(), frozenset(), frozenset())
+    follows = Follow.objects.filter(follower_id=user.pk).values_list("followee_id", flat=True)
+    groups = permissions.member_group_ids(user).values_list("group_id", flat=True)
+    return LiveState(user.pk, streams, frozenset(follows), frozenset(groups))
+
+
+def post_for_delivery(*, post_id: int) -> Post | None:
+    """A post with what its card needs, for live delivery, deleted or not.
+
+    No viewer: the realtime publisher renders one viewer-neutral card and sends it only to
+    `permissions.post_stream(post)`, the stream of exactly those who may see it.
+    """
+    post = _with_details(Post.objects.filter(pk=post_id)).first()
+    if post is not None:
+        decorate_posts([post], viewer=None)
+    return post
+
+
+def comment_for_delivery(*, comment_id: int) -> Comment | None:
+    """A comment with its post and author, for live delivery (see `post_for_delivery`)."""
+    return (
+        Comment.objects.select_related("post__group", "author__profile__agency")
+        .filter(pk=comment_id)
+        .first()
+    )
+
+
+def comment_count(*, post_id: int) -> int:
+    return Comment.objects.filter(post_id=post_id, deleted__isnull=True).count()
+
+
+def feed_author(*, viewer, user_id) -> AbstractBaseUser | None:
+    """The person whose profile feed `viewer` reads, by id (None: answer 404)."""
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    if not permissions.can_view_profiles(viewer):
+        return None
+    return get_user_model().objects.filter(pk=user_id).first()

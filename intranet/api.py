@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, serializers
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import exceptions, pagination, serializers
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from feeds.cursors import InvalidCursor
@@ -44,3 +50,82 @@ class StrictSerializer(serializers.Serializer):
                     {name: ["Unknown field."] for name in sorted(unknown)}
                 )
         return super().to_internal_value(data)
+
+
+class QuerySerializer(StrictSerializer):
+    """A strict serializer for query strings.
+
+    Besides its own fields it accepts DRF's `format` override and the names in
+    `extra_params` (such as `page`, read by the paginator), so a misspelt filter is a 400
+    instead of a silently unfiltered answer.
+    """
+
+    extra_params: tuple[str, ...] = ()
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            ignored = {api_settings.URL_FORMAT_OVERRIDE, *self.extra_params}
+            data = {key: data.get(key) for key in data.keys() if key not in ignored}
+        return super().to_internal_value(data)
+
+
+def parse(serializer_class: type[serializers.Serializer], data, *, partial=False, **context):
+    """Validate `data` with `serializer_class` (400 on error) and return the clean values."""
+    serializer = serializer_class(data=data, partial=partial, context=context)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def parse_query(serializer_class: type[QuerySerializer], request):
+    return parse(serializer_class, request.query_params, request=request)
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """Page-number pagination for lists that are not feeds (directory, members, groups)."""
+
+    def get_page_size(self, request) -> int:
+        return settings.AGORA_PAGE_SIZE
+
+
+def absolute_url(request, path: str) -> str:
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class TokenObtainThrottle(SimpleRateThrottle):
+    """Slows password guessing on the token endpoint: per client address and username.
+
+    Keyed on the username too, so that behind a reverse proxy (one address for everyone)
+    one person's typos do not lock the whole network out.
+    """
+
+    scope = "token-obtain"
+    rate = "10/minute"
+
+    def get_cache_key(self, request, view) -> str:
+        username = request.data.get("username", "") if hasattr(request.data, "get") else ""
+        digest = hashlib.sha256(str(username).strip().lower().encode()).hexdigest()[:32]
+        ident = f"{self.get_ident(request)}:{digest}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class EnumField(serializers.ChoiceField):
+    """A ChoiceField whose OpenAPI enum is a component named here (`GroupKindEnum`).
+
+    drf-spectacular names enums after their field, so the `kind` of groups, reactions and
+    attachments would collide; a name per choice set keeps generated clients readable.
+    """
+
+    def __init__(self, choices, *, enum_name: str, **kwargs):
+        self.enum_name = enum_name
+        super().__init__(choices, **kwargs)
+
+
+class EnumFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = EnumField
+    match_subclasses = True
+
+    def get_name(self) -> str:
+        return self.target.enum_name
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": list(self.target.choices)}

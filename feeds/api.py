@@ -1,0 +1,418 @@
+"""The posts API: feeds, posts, comments, reactions.
+
+Each view parses its input with a serializer, calls one action or selector, and serializes.
+Every read goes through `feeds.selectors` (which start from `permissions.visible_posts`), so
+a post the caller may not see answers 404 exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from groups import selectors as group_selectors
+from intranet.api import (
+    EnumField,
+    QuerySerializer,
+    StrictSerializer,
+    absolute_url,
+    parse,
+    parse_query,
+)
+from profiles import selectors as profile_selectors
+from profiles.api import PersonSerializer
+
+from . import actions, selectors
+from .cursors import encode_cursor
+from .models import Attachment, Post, Reaction
+
+# --- representations -------------------------------------------------------------------------
+
+
+class PostGroupSerializer(serializers.Serializer):
+    slug = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="original_name", read_only=True)
+    kind = EnumField(Attachment.Kind.choices, enum_name="AttachmentKindEnum", read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True, help_text="In bytes.")
+    url = serializers.SerializerMethodField(help_text="Download (signed-in staff who may see it).")
+
+    def get_url(self, attachment) -> str:
+        return absolute_url(self.context.get("request"), attachment.get_absolute_url())
+
+
+class ReactionsSerializer(serializers.Serializer):
+    """Reaction counts by kind, and the kinds the caller reacted with."""
+
+    reactions = serializers.SerializerMethodField()
+    my_reactions = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.IntegerField(), help_text="Count by kind.")
+    )
+    def get_reactions(self, post: Post):
+        return {kind: count for kind, _label, count, _mine in post.reaction_counts}
+
+    @extend_schema_field(
+        serializers.ListField(child=EnumField(Reaction.Kind.choices, enum_name="ReactionKindEnum"))
+    )
+    def get_my_reactions(self, post: Post):
+        return [kind for kind, _label, _count, mine in post.reaction_counts if mine]
+
+
+class PostSerializer(ReactionsSerializer):
+    """A post as the caller may see it (reads `decorate_posts` data the selectors attach)."""
+
+    id = serializers.IntegerField(read_only=True)
+    cursor = serializers.SerializerMethodField(
+        help_text="Pass as `before` for older posts, or as `since` for newer ones."
+    )
+    author = PersonSerializer(read_only=True)
+    body = serializers.CharField(read_only=True, help_text="Markdown, as written.")
+    body_html = serializers.CharField(read_only=True, help_text="Rendered and sanitised.")
+    audience = EnumField(Post.Audience.choices, enum_name="AudienceEnum", read_only=True)
+    group = PostGroupSerializer(read_only=True, allow_null=True)
+    is_announcement = serializers.BooleanField(read_only=True)
+    created = serializers.DateTimeField(read_only=True)
+    edited = serializers.DateTimeField(read_only=True, allow_null=True)
+    hashtags = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    comment_count = serializers.IntegerField(read_only=True)
+    url = serializers.SerializerMethodField(help_text="The post's page.")
+
+    field_order = (
+        "id", "cursor", "author", "body", "body_html", "audience", "group", "is_announcement",
+        "created", "edited", "hashtags", "attachments", "comment_count", "reactions",
+        "my_reactions", "url",
+    )  # fmt: skip
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {name: fields[name] for name in self.field_order}
+
+    def get_cursor(self, post: Post) -> str:
+        return encode_cursor(post.pk)
+
+    def get_hashtags(self, post: Post) -> list[str]:
+        return [tag.name for tag in post.hashtags.all()]
+
+    def get_url(self, post: Post) -> str:
+        return absolute_url(self.context.get("request"), post.get_absolute_url())
+
+
+class FeedPageSerializer(serializers.Serializer):
+    results = PostSerializer(source="items", many=True, read_only=True)
+    next = serializers.CharField(
+        source="next_cursor",
+        read_only=True,
+        allow_null=True,
+        help_text="Pass as `before` for the next (older) page; null at the end.",
+    )
+    newest = serializers.CharField(
+        source="newest_cursor",
+        read_only=True,
+        allow_null=True,
+        help_text="Pass as `since` to read what was posted after this page.",
+    )
+    has_more = serializers.BooleanField(read_only=True)
+
+
+class ReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    post = serializers.IntegerField(source="post_id", read_only=True)
+    parent = serializers.IntegerField(source="parent_id", read_only=True, allow_null=True)
+    author = PersonSerializer(read_only=True)
+    body = serializers.CharField(read_only=True)
+    body_html = serializers.CharField(read_only=True)
+    created = serializers.DateTimeField(read_only=True)
+    edited = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class CommentSerializer(ReplySerializer):
+    replies = ReplySerializer(source="thread_replies", many=True, read_only=True)
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+class FeedQuerySerializer(QuerySerializer):
+    before = serializers.CharField(
+        required=False, allow_blank=True, help_text="A `next` cursor: read older posts."
+    )
+    since = serializers.CharField(
+        required=False, allow_blank=True, help_text="A `newest` cursor: read newer posts."
+    )
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=selectors.MAX_PAGE_SIZE, help_text="Page size."
+    )
+
+    def validate(self, attrs):
+        if attrs.get("before") and attrs.get("since"):
+            raise serializers.ValidationError("Pass either `before` or `since`, not both.")
+        return attrs
+
+
+class PostCreateSerializer(StrictSerializer):
+    body = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, help_text="Markdown, at most 5,000 characters."
+    )
+    audience = EnumField(
+        Post.Audience.choices,
+        enum_name="AudienceEnum",
+        required=False,
+        help_text="Defaults to `group` when a group is named, else `everyone`.",
+    )
+    group = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text="The group's slug."
+    )
+    is_announcement = serializers.BooleanField(required=False, default=False)
+    attachments = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        required=False,
+        help_text="Files (multipart requests only).",
+    )
+
+
+class PostEditSerializer(StrictSerializer):
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class CommentCreateSerializer(StrictSerializer):
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    parent = serializers.IntegerField(
+        required=False, allow_null=True, help_text="The comment this replies to."
+    )
+
+
+class ReactionInputSerializer(StrictSerializer):
+    kind = EnumField(Reaction.Kind.choices, enum_name="ReactionKindEnum")
+
+
+class ReactionQuerySerializer(QuerySerializer):
+    kind = EnumField(Reaction.Kind.choices, enum_name="ReactionKindEnum")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _post_or_404(request, post_id: int) -> Post:
+    post = selectors.post_get(viewer=request.user, post_id=post_id)
+    if post is None:
+        raise Http404
+    return post
+
+
+def _post_response(request, post_id: int, *, status_code=status.HTTP_200_OK, **kwargs):
+    post = _post_or_404(request, post_id)
+    data = PostSerializer(post, context={"request": request}).data
+    return Response(data, status=status_code, **kwargs)
+
+
+# --- feeds -----------------------------------------------------------------------------------
+
+
+class _FeedView(APIView):
+    def feed(self, request, **page) -> selectors.FeedPage:
+        """Read one page; `page` holds `before`, `since`, `limit` and the URL's arguments."""
+        raise NotImplementedError
+
+    @extend_schema(parameters=[FeedQuerySerializer], responses=FeedPageSerializer)
+    def get(self, request, **kwargs):
+        query = parse_query(FeedQuerySerializer, request)
+        page = self.feed(
+            request,
+            before=query.get("before") or None,
+            since=query.get("since") or None,
+            limit=query.get("limit"),
+            **kwargs,
+        )
+        return Response(FeedPageSerializer(page, context={"request": request}).data)
+
+
+class HomeFeedView(_FeedView):
+    """Your posts, people you follow, your groups and announcements, newest first."""
+
+    def feed(self, request, **page):
+        return selectors.posts_for_home(viewer=request.user, **page)
+
+
+class GroupFeedView(_FeedView):
+    """A group's posts (none for outsiders of a private group)."""
+
+    def feed(self, request, *, slug: str, **page):
+        group = group_selectors.group_get(viewer=request.user, slug=slug)
+        if group is None:
+            raise Http404
+        return selectors.posts_for_group(viewer=request.user, group=group, **page)
+
+
+class PersonFeedView(_FeedView):
+    """What someone wrote, as far as you may see it."""
+
+    def feed(self, request, *, username: str, **page):
+        profile = profile_selectors.profile_get(viewer=request.user, username=username)
+        if profile is None:
+            raise Http404
+        return selectors.posts_for_profile(viewer=request.user, author=profile.user, **page)
+
+
+class HashtagFeedView(_FeedView):
+    """Posts with a hashtag."""
+
+    def feed(self, request, *, tag: str, **page):
+        return selectors.posts_for_hashtag(viewer=request.user, tag=tag, **page)
+
+
+# --- posts -----------------------------------------------------------------------------------
+
+
+class PostCreateView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={
+            "application/json": PostCreateSerializer,
+            "multipart/form-data": PostCreateSerializer,
+        },
+        responses={201: PostSerializer},
+        summary="Write a post",
+    )
+    def post(self, request):
+        data = parse(PostCreateSerializer, request.data)
+        group = None
+        if data.get("group"):
+            group = group_selectors.group_get(viewer=request.user, slug=data["group"])
+            if group is None:
+                raise Http404
+        default_audience = Post.Audience.GROUP if group else Post.Audience.EVERYONE
+        post = actions.create_post(
+            author=request.user,
+            body=data["body"],
+            audience=data.get("audience") or default_audience,
+            group=group,
+            attachments=data.get("attachments", []),
+            is_announcement=data["is_announcement"],
+        )
+        location = absolute_url(request, reverse("api:post-detail", args=[post.pk]))
+        return _post_response(
+            request, post.pk, status_code=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+
+class PostDetailView(APIView):
+    @extend_schema(responses=PostSerializer)
+    def get(self, request, post_id: int):
+        return _post_response(request, post_id)
+
+    @extend_schema(request=PostEditSerializer, responses=PostSerializer, summary="Edit your post")
+    def patch(self, request, post_id: int):
+        data = parse(PostEditSerializer, request.data)
+        post = _post_or_404(request, post_id)
+        actions.edit_post(post=post, editor=request.user, body=data["body"])
+        return _post_response(request, post_id)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, post_id: int):
+        actions.delete_post(post=_post_or_404(request, post_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- comments --------------------------------------------------------------------------------
+
+
+class PostCommentsView(APIView):
+    @extend_schema(
+        responses=CommentSerializer(many=True),
+        summary="A post's comments, oldest first, with their replies",
+    )
+    def get(self, request, post_id: int):
+        post = _post_or_404(request, post_id)
+        comments = selectors.comments_for_post(viewer=request.user, post=post)
+        return Response(CommentSerializer(comments, many=True, context={"request": request}).data)
+
+    @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
+    def post(self, request, post_id: int):
+        data = parse(CommentCreateSerializer, request.data)
+        post = _post_or_404(request, post_id)
+        parent = None
+        if data.get("parent") is not None:
+            parent = selectors.comment_get(viewer=request.user, comment_id=data["parent"])
+            if parent is None:
+                raise serializers.ValidationError({"parent": ["There is no such comment."]})
+        comment = actions.add_comment(
+            post=post, author=request.user, body=data["body"], parent=parent
+        )
+        comment.thread_replies = []
+        data = CommentSerializer(comment, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class CommentDetailView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, comment_id: int):
+        comment = selectors.comment_get(viewer=request.user, comment_id=comment_id)
+        if comment is None:
+            raise Http404
+        actions.delete_comment(comment=comment, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- reactions -------------------------------------------------------------------------------
+
+
+class PostReactionsView(APIView):
+    def _reactions(self, request, post_id: int, *, status_code=status.HTTP_200_OK):
+        post = _post_or_404(request, post_id)
+        return Response(ReactionsSerializer(post).data, status=status_code)
+
+    @extend_schema(
+        request=ReactionInputSerializer,
+        responses={
+            201: OpenApiResponse(ReactionsSerializer, description="Your reaction was added."),
+            200: OpenApiResponse(ReactionsSerializer, description="You had already reacted so."),
+        },
+    )
+    def post(self, request, post_id: int):
+        data = parse(ReactionInputSerializer, request.data)
+        created = actions.react(
+            post=_post_or_404(request, post_id), user=request.user, kind=data["kind"]
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return self._reactions(request, post_id, status_code=code)
+
+    @extend_schema(
+        request=ReactionInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "kind",
+                str,
+                enum=Reaction.Kind.values,
+                required=False,
+                description="The reaction to take back, if not named in the body.",
+            )
+        ],
+        responses={200: ReactionsSerializer},
+        summary="Take a reaction back",
+    )
+    def delete(self, request, post_id: int):
+        if request.data:
+            data = parse(ReactionInputSerializer, request.data)
+        else:
+            data = parse_query(ReactionQuerySerializer, request)
+        actions.unreact(post=_post_or_404(request, post_id), user=request.user, kind=data["kind"])
+        return self._reactions(request, post_id)
