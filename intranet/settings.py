@@ -5,6 +5,7 @@ search). Production sets DATABASE_URL, REDIS_URL, SEARCH_BACKEND, ELASTICSEARCH_
 SECRET_KEY, DEBUG and ALLOWED_HOSTS (see docker-compose.yml).
 """
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -54,6 +55,12 @@ INSTALLED_APPS = [
     "groups",
     "feeds",
     "search",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.saml",
+    "identity",
+    "identity.oidc",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "profiles.middleware.ProfileLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -107,16 +115,43 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer: in-memory unless REDIS_URL is set -----------------------------------------
+# Live updates use ONE channel per server process (feeds/live_hub.py), so the layer carries one
+# copy of a message per process, not per socket. `capacity` bounds what a stalled process may
+# queue; `expiry` drops what nobody read within 30 s (pages catch up with since=<cursor>).
+# redis-py's async pool raises instead of waiting when it runs out of connections: the hub
+# keeps at most 64 joins in flight, the request threads one send each, so 256 is ample.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=256),
+                        "socket_connect_timeout": 2,
+                        "socket_timeout": 15,  # longer than the layer's 5 s blocking pop
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "prefix": "agora",
+                "capacity": 5000,
+                "expiry": 30,
+            },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 5000, "expiry": 30},
+        }
+    }
+# Called after every commit that recorded an outbox event (outbox.actions.record_event);
+# empty to turn live updates off.
+REALTIME_PUBLISHER = env.str("REALTIME_PUBLISHER", default="feeds.realtime.publish_event") or None
 
 # --- Search ------------------------------------------------------------------------------------
 SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="database")
@@ -133,6 +168,35 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "feeds:home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Identity: agency sign-in (OpenID Connect, SAML) and the directory (LDAP) ------------------
+# Every provider and the directory come from the environment; README "Signing in with the
+# agency's account" lists the variables. identity/conf.py reads them (nothing is contacted).
+from identity import conf as identity_conf  # noqa: E402  (pure functions, no Django models)
+
+OIDC_PROVIDERS = identity_conf.oidc_providers(os.environ)
+SAML_PROVIDERS = identity_conf.saml_providers(os.environ)
+LDAP_DIRECTORY = identity_conf.directory(os.environ)
+AGORA_ALLOWED_ISSUERS = env.list("AGORA_ALLOWED_ISSUERS", default=[])
+AGORA_ALLOWED_EMAIL_DOMAINS = env.list("AGORA_ALLOWED_EMAIL_DOMAINS", default=[])
+# Password sign-in: on for the embedded demo; off, only agency accounts sign in (and
+# administrators with a password, if AGORA_LOCAL_LOGIN_ADMINS).
+AGORA_LOCAL_LOGIN = env.bool("AGORA_LOCAL_LOGIN", default=True)
+AGORA_LOCAL_LOGIN_ADMINS = env.bool("AGORA_LOCAL_LOGIN_ADMINS", default=False)
+AGORA_PROFILE_MANAGED_FIELDS = "identity.selectors.directory_fields"
+AUTHENTICATION_BACKENDS = ["identity.backends.PasswordBackend"]
+SOCIALACCOUNT_PROVIDERS = identity_conf.socialaccount_providers(OIDC_PROVIDERS, SAML_PROVIDERS)
+SOCIALACCOUNT_ONLY = True  # allauth handles agency sign-in only; passwords are Django's
+SOCIALACCOUNT_ADAPTER = "identity.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "identity.adapters.AccountAdapter"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never match an account by email address
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in buttons POST (no login CSRF)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+
 # --- Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
@@ -143,7 +207,7 @@ USE_TZ = True
 
 # --- Static and uploaded files -----------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Uploaded files are never served from a public URL: every download goes through a view that
@@ -181,8 +245,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: a revoked token then answers 401 rather than a session's 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["intranet.api_permissions.IsActiveStaffMember"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

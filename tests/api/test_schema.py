@@ -31,4 +31,4 @@ def test_schema_is_an_openapi_document_of_every_operation(api):
 
 @pytest.mark.api_wrong_user("schema", "GET")
 def test_schema_needs_a_signed_in_user(client_for):
-    assert client_for().get(reverse("api:schema")).status_code == 403
+    assert client_for().get(reverse("api:schema")).status_code == 401
