@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -138,6 +138,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026)
 
     def handle(self, *args, staff: int, posts: int, seed: int, **options):
+        if staff < 12:
+            raise CommandError("--staff must be at least 12.")
         User = get_user_model()
         if User.objects.filter(username=DEMO_USERNAME).exists():
             self.stdout.write("Demo data is already loaded.")
@@ -233,11 +235,11 @@ class Command(BaseCommand):
         demo = users[0]
         groups = []
         for i, (name, kind, description) in enumerate(GROUPS):
-            owner = users[2 + i]
+            owner = users[2 + i % (len(users) - 2)]
             group = group_actions.create_group(
                 creator=owner, name=name, description=description, kind=kind
             )
-            members = rng.sample(users[2:], k=rng.randint(5, 40))
+            members = rng.sample(users[2:], k=min(len(users) - 2, rng.randint(5, 40)))
             Membership.objects.bulk_create(
                 [Membership(group=group, user=u) for u in members if u.pk != owner.pk],
                 ignore_conflicts=True,
