@@ -35,6 +35,9 @@ DOCUMENT_TYPES = {  # mime -> extensions allowed
     "application/vnd.oasis.opendocument.presentation": {"odp"},
 }
 TEXT_TYPES = {"txt": "text/plain", "csv": "text/csv", "md": "text/markdown"}
+# What an image keeps of Pillow's `info` when re-encoded: how to draw it, nothing about where,
+# when or with what it was made (EXIF, XMP and comments go).
+IMAGE_INFO_KEPT = {"transparency", "background", "duration", "loop", "icc_profile", "dpi", "gamma"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ def check_upload(upload: UploadedFile) -> CheckedUpload:
     name = PurePath(upload.name or "file").name[-200:]
     ext = _extension(name)
     max_size = max(settings.AGORA_MAX_IMAGE_BYTES, settings.AGORA_MAX_DOCUMENT_BYTES)
+    if upload.seekable():
+        upload.seek(0)  # a form may have read it already
     if upload.size is not None and upload.size > max_size:
         raise ValidationError(
             _("%(name)s is too large (the limit is %(limit)s).")
@@ -140,6 +145,7 @@ def _reencode_image(data: bytes, pil_format: str, name: str) -> bytes:
             image.load()
             if pil_format == "JPEG" and image.mode not in ("RGB", "L"):
                 image = image.convert("RGB")
+            image.info = {k: v for k, v in image.info.items() if k in IMAGE_INFO_KEPT}
             out = io.BytesIO()
             image.save(out, format=pil_format)  # no exif= argument: metadata is dropped
             return out.getvalue()

@@ -3,6 +3,8 @@
 import base64
 import binascii
 
+MAX_ID = 2**63 - 1  # the largest id a (big) integer primary key holds
+
 
 class InvalidCursor(ValueError):
     pass
@@ -22,4 +24,9 @@ def decode_cursor(cursor: str) -> int:
     prefix, _, number = raw.partition(":")
     if prefix != "p" or not number.isdigit() or len(number) > 19:
         raise InvalidCursor("malformed cursor")
-    return int(number)
+    item_id = int(number)
+    # Ids are 64-bit; and only the one spelling encode_cursor makes is accepted (no padding,
+    # leading zeros or characters base64 decoding would silently skip).
+    if item_id > MAX_ID or encode_cursor(item_id) != cursor:
+        raise InvalidCursor("malformed cursor")
+    return item_id

@@ -19,7 +19,11 @@ from markdown_it.token import Token
 
 # A handle is a Django username (letters, digits, . _ -, no trailing punctuation).
 MENTION_RE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,148}[A-Za-z0-9_])?)")
-HASHTAG_RE = re.compile(r"(?<![\w#&/])#([^\W\d_][\w\-]{0,58}|\d+[^\W\d][\w\-]{0,57})", re.UNICODE)
+# A hashtag is a whole word: a longer one is not cut to fit, it is left as text.
+HASHTAG_RE = re.compile(
+    r"(?<![\w#&/])#([^\W\d_][\w\-]{0,58}|\d+[^\W\d][\w\-]{0,57})(?![\w\-])", re.UNICODE
+)
+HASHTAG_MAX_LENGTH = 60  # Hashtag.name holds 60 characters (lower-cased; lower() may grow)
 TOKEN_RE = re.compile(f"{MENTION_RE.pattern}|{HASHTAG_RE.pattern}", re.UNICODE)
 
 ALLOWED_TAGS = {
@@ -53,11 +57,13 @@ def _link_tokens(state: StateCore) -> None:
                 continue
             pos = 0
             for match in TOKEN_RE.finditer(token.content):
+                handle, tag = match.group(1), match.group(2)
+                if tag and len(tag.lower()) > HASHTAG_MAX_LENGTH:
+                    continue  # left as plain text
                 if match.start() > pos:
                     text = Token("text", "", 0)
                     text.content = token.content[pos : match.start()]
                     out.append(text)
-                handle, tag = match.group(1), match.group(2)
                 if handle:
                     href = reverse("profiles:detail", args=[handle.lower()])
                     css = "mention"

@@ -150,7 +150,9 @@ def request_to_join(*, group: Group, user, message: str = "") -> JoinRequest:
         return pending
     try:
         with transaction.atomic():
-            return JoinRequest.objects.create(group=group, user=user, message=message or "")
+            join_request = JoinRequest.objects.create(group=group, user=user, message=message or "")
+            record_event(topic="join_request.created", object_id=join_request.pk)
+            return join_request
     except IntegrityError:  # a concurrent request won the race
         return JoinRequest.objects.get(group=group, user=user, status=JoinRequest.Status.PENDING)
 
@@ -168,6 +170,7 @@ def decide_join_request(*, join_request: JoinRequest, actor, approve: bool) -> J
         join_request.decided_by = actor
         join_request.decided = timezone.now()
         join_request.save(update_fields=["status", "decided_by", "decided"])
+        record_event(topic="join_request.decided", object_id=join_request.pk)
         if approve and join_request.user.is_active:
             Membership.objects.get_or_create(group=group, user=join_request.user)
             _membership_changed(group, join_request.user_id)
@@ -207,8 +210,10 @@ def accept_invitation(*, invitation: Invitation, user) -> Membership:
 def decline_invitation(*, invitation: Invitation, user) -> Invitation:
     if invitation.invitee_id != user.pk or invitation.status != Invitation.Status.PENDING:
         raise Http404
-    invitation.status = Invitation.Status.DECLINED
-    invitation.save(update_fields=["status"])
+    with transaction.atomic():
+        invitation.status = Invitation.Status.DECLINED
+        invitation.save(update_fields=["status"])
+        record_event(topic="invitation.declined", object_id=invitation.pk)
     return invitation
 
 
@@ -236,6 +241,7 @@ def change_role(*, group: Group, actor, user, role: str) -> Membership:
             )
         membership.role = role
         membership.save(update_fields=["role"])
+        _membership_changed(group, membership.user_id)
     return membership
 
 

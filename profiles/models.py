@@ -44,7 +44,13 @@ class Department(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["agency", "parent", "name"], name="department_unique_name_per_parent"
-            )
+            ),
+            # NULLs are distinct in a unique index: top-level names need their own constraint.
+            models.UniqueConstraint(
+                fields=["agency", "name"],
+                condition=Q(parent__isnull=True),
+                name="department_unique_top_level_name",
+            ),
         ]
 
     def __str__(self) -> str:
