@@ -131,11 +131,20 @@ def create_post(
     group: Group | None = None,
     attachments: Sequence[UploadedFile] = (),
     is_announcement: bool = False,
+    agency=None,
 ) -> Post:
+    """`agency`: for an announcement to one agency's staff, that agency (default: the
+    author's own)."""
     if not permissions.is_active_staff(author):
         raise PermissionDenied
     body = _clean_body(body)
     agency_id = _check_audience(author, audience, group, is_announcement)
+    if agency is not None:
+        if not (is_announcement and audience == Post.Audience.AGENCY):
+            raise ValidationError(
+                {"agency": _("Only an announcement can go to another agency.")}, code="invalid"
+            )
+        agency_id = agency.pk
     checked = check_attachments(attachments)
     rendered = render(body)
     with transaction.atomic():

@@ -248,12 +248,12 @@ class LiveState:
 
 def live_state(*, user) -> LiveState:
     """The live state of `user` now; no streams at all unless they are active staff."""
-    streams = permissions.live_streams(user)
-    if not streams:
+    if not permissions.is_active_staff(user):
         return LiveState(user.pk, frozenset(), frozenset(), frozenset())
+    groups = frozenset(permissions.member_group_ids(user).values_list("group_id", flat=True))
+    streams = permissions.live_streams(user, group_ids=groups)
     follows = Follow.objects.filter(follower_id=user.pk).values_list("followee_id", flat=True)
-    groups = permissions.member_group_ids(user).values_list("group_id", flat=True)
-    return LiveState(user.pk, streams, frozenset(follows), frozenset(groups))
+    return LiveState(user.pk, streams, frozenset(follows), groups)
 
 
 def post_for_delivery(*, post_id: int) -> Post | None:

@@ -14,4 +14,5 @@ urlpatterns = [
     path("posts/<int:post_id>/react/", views.react, name="react"),
     path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("tags/<str:tag>/", views.hashtag, name="hashtag"),
+    path("live/feed/", views.live_feed, name="live_feed"),
 ]

@@ -25,6 +25,7 @@ from . import actions, selectors
 from .cursors import InvalidCursor
 from .forms import CommentForm, PostEditForm, PostForm, ReactionForm, apply_errors
 from .models import Attachment, Post
+from .realtime import parse_feed
 
 # Signed in and not deactivated; anyone else is sent to the sign-in page.
 staff_required = user_passes_test(permissions.is_active_staff)
@@ -297,3 +298,34 @@ def hashtag(request: HttpRequest, tag: str) -> HttpResponse:
         return _bad_cursor(request)
     context = {"tag": tag.lower(), "page": page, "base_url": request.path}
     return render(request, "feeds/hashtag.html", context)
+
+
+@staff_required
+@require_GET
+def live_feed(request: HttpRequest) -> HttpResponse:
+    """The posts of a feed newer than ?since=<cursor>, as cards: static/js/live.js catching up
+    after a reconnect (?feed= home, group:<id> or profile:<user id>, as on the socket)."""
+    kind, ident = parse_feed(request.GET.get("feed"))
+    since = request.GET.get("since")
+    if not since:
+        return render(request, "feeds/bad_cursor.html", {"back_url": "/"}, status=400)
+    try:
+        if kind == "home":
+            page = selectors.posts_for_home(viewer=request.user, since=since)
+        elif kind == "group":
+            group = selectors.group_for_post(viewer=request.user, group_id=ident)
+            if group is None:
+                raise Http404
+            page = selectors.posts_for_group(viewer=request.user, group=group, since=since)
+        elif kind == "profile":
+            author = selectors.feed_author(viewer=request.user, user_id=ident)
+            if author is None:
+                raise Http404
+            page = selectors.posts_for_profile(viewer=request.user, author=author, since=since)
+        else:
+            raise Http404
+    except InvalidCursor:
+        return render(request, "feeds/bad_cursor.html", {"back_url": "/"}, status=400)
+    response = render(request, "feeds/partials/live_page.html", {"page": page})
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,4 +1,4 @@
-"""ASGI entry point, served by daphne: HTTP now; the websocket route joins it with live updates."""
+"""ASGI entry point, served by daphne: HTTP, and the live-updates websocket at /ws/."""
 
 import os
 
@@ -8,6 +8,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intranet.settings")
 
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402  (after Django is set up)
+# After Django is set up:
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from feeds.consumers import LiveConsumer  # noqa: E402
+from intranet.ws_auth import SessionOrTokenAuth  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": SessionOrTokenAuth(URLRouter([path("ws/", LiveConsumer.as_asgi())])),
+    }
+)

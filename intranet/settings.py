@@ -136,7 +136,8 @@ if REDIS_URL:
                         "health_check_interval": 30,
                     }
                 ],
-                "prefix": "agora",
+                # Several Agora sites (or test servers) may share one Redis: one prefix each.
+                "prefix": env.str("REDIS_PREFIX", default="agora"),
                 "capacity": 5000,
                 "expiry": 30,
             },
@@ -276,4 +277,70 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
-OUTBOX_CONSUMERS: list[str] = env.list("OUTBOX_CONSUMERS", default=[])
+OUTBOX_CONSUMERS: list[str] = env.list(
+    "OUTBOX_CONSUMERS",
+    default=["search.indexing.handle_event", "notifications.consumers.handle_event"],
+)
+
+# --- Intranet pages (Wagtail) and notifications -------------------------------------------------
+# The agency's own pages (news, guidelines, agency pages) are Wagtail pages of the `intranet`
+# app, served under /intranet/ to signed-in staff; editors work in Wagtail's admin at /cms/
+# (Django's admin stays at /admin/). README "Intranet pages and editors" explains the roles.
+INSTALLED_APPS += [
+    "notifications",
+    "wagtail.users",
+    "wagtail.images",
+    "wagtail.documents",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_filters",
+]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.bell")
+LOGGING["loggers"]["django_tasks"] = {"level": "WARNING"}  # Wagtail's index/reference tasks
+# Wagtail's admin has an API of its own (under /cms/): the OpenAPI schema documents ours only.
+SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"] = ["intranet.api_schema.only_agora_api"]
+# Absolute links in emails and in Wagtail's admin notifications.
+AGORA_BASE_URL = env.str("AGORA_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+WAGTAIL_SITE_NAME = "Agora"
+WAGTAILADMIN_BASE_URL = AGORA_BASE_URL
+WAGTAILADMIN_LOGIN_URL = "login"  # one sign-in page (agency accounts included) for everything
+WAGTAIL_FRONTEND_LOGIN_URL = "login"
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False  # passwords are the sign-in page's business
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAIL_ENABLE_UPDATE_CHECK = False  # nothing phones home
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
+WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]  # no SVG: it can carry script
+WAGTAILIMAGES_MAX_UPLOAD_SIZE = AGORA_MAX_IMAGE_BYTES
+WAGTAILIMAGES_MAX_IMAGE_PIXELS = 40_000_000
+# Documents (policies as PDF, ...) are served through a view that checks the reader is staff.
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+WAGTAILDOCS_EXTENSIONS = ["pdf", "odt", "ods", "odp", "docx", "xlsx", "pptx", "txt", "csv"]
+# Wagtail searches pages with the project's search backend where it has one: the database
+# (PostgreSQL full text, SQLite FTS5) by default, Elasticsearch when SEARCH_BACKEND says so.
+if SEARCH_BACKEND == "elasticsearch" and ELASTICSEARCH_URL:
+    from importlib.metadata import version as _installed_version
+
+    _es_major = _installed_version("elasticsearch").split(".")[0]
+    WAGTAILSEARCH_BACKENDS = {
+        "default": {
+            "BACKEND": f"wagtail.search.backends.elasticsearch{_es_major}",
+            "URLS": [ELASTICSEARCH_URL],
+            "INDEX": env.str("WAGTAILSEARCH_INDEX", default="agora-pages"),
+            "TIMEOUT": 5,
+            "AUTO_UPDATE": True,
+        }
+    }
+else:
+    WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+
+# Email: EMAIL_URL (smtp://user:password@host:587, smtp+tls://..., consolemail://), printed to
+# the console on the embedded default.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+globals().update({name: value for name, value in _email.items() if value is not None})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Agora <agora@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The daily digest goes out from this local hour on (manage.py send_digests, run hourly).
+NOTIFICATIONS_DIGEST_HOUR = env.int("NOTIFICATIONS_DIGEST_HOUR", default=7)

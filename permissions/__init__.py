@@ -6,8 +6,10 @@ updates and notifications) asks this module, in whichever form it needs:
 - one object:       `can_view_post(user, post)`, `can_view_group(user, group)`, ...
 - a queryset:       `visible_posts(user)`, `visible_groups(user)`, `visible_comments(user)`
 - an audience:      `post_audience(post)`: the users who may see a post
+- live streams:     `live_streams(user)`: the streams a user's websockets may read, and
+                    `post_stream(post)`: the one stream a post's live events go to
 
-The three forms encode the same rules; `tests/permissions/test_property.py` checks on random
+The forms encode the same rules; `tests/permissions/test_property.py` checks on random
 worlds that they never disagree.
 
 Rules
@@ -267,3 +269,55 @@ def can_view_attachment(user: AnyUser, attachment: Attachment) -> bool:
 def can_view_profiles(user: AnyUser) -> bool:
     """The directory is open to every member of staff, and to nobody else."""
     return is_active_staff(user)
+
+
+# --- live updates ---------------------------------------------------------------------------
+# A post's live events (new, edited, comments, reaction counts) go to exactly one stream, and
+# a websocket listens to the streams of its user: so `post_stream(post) in live_streams(user)`
+# must hold exactly when `can_view_post(user, post)` (the property test checks it).
+
+EVERYONE_STREAM = "everyone"
+
+
+def user_stream(user_id: int) -> str:
+    """The stream of one person's own sockets (their state changes, their deactivation)."""
+    return f"user-{user_id}"
+
+
+def live_streams(user: AnyUser, *, group_ids=None) -> frozenset[str]:
+    """The streams `user`'s open sockets may read now: nothing unless active staff.
+
+    Every membership gives its group's stream, whatever the group's kind: a group that turns
+    private keeps its members' sockets listening, and one that turns open publishes to
+    everyone, so a change of kind needs no re-subscription. `group_ids`: the ids of the
+    groups `user` belongs to, if the caller has just read them (saves a query).
+    """
+    if not is_active_staff(user):
+        return frozenset()
+    streams = {EVERYONE_STREAM, user_stream(user.pk)}
+    agency_id = agency_id_of(user)
+    if agency_id is not None:
+        streams.add(f"agency-{agency_id}")
+    if group_ids is None:
+        group_ids = member_group_ids(user).values_list("group_id", flat=True)
+    streams.update(f"group-{group_id}" for group_id in group_ids)
+    return frozenset(streams)
+
+
+def post_stream(post: Post, *, deleted_ok: bool = False) -> str | None:
+    """The stream that may read `post` (None: nobody, e.g. a deleted post).
+
+    `deleted_ok=True` names the stream the post had before it was deleted: only for telling
+    those sockets to take it off the page (an id, no content).
+    """
+    from feeds.models import Post
+
+    if post.deleted is not None and not deleted_ok:
+        return None
+    if post.audience == Post.Audience.EVERYONE:
+        return EVERYONE_STREAM
+    if post.audience == Post.Audience.AGENCY:
+        return f"agency-{post.agency_id}" if post.agency_id is not None else None
+    if post.audience == Post.Audience.GROUP and post.group_id is not None:
+        return EVERYONE_STREAM if post.group.is_open else f"group-{post.group_id}"
+    return None

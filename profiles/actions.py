@@ -65,6 +65,10 @@ def update_profile(*, profile: Profile, actor, expertise=None, **changes) -> Pro
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    locked = _managed_changes(profile, changes)
+    if locked:
+        message = _("This comes from your agency's directory and cannot be changed here.")
+        raise ValidationError(dict.fromkeys(sorted(locked), message))
     department = changes.get("department")
     if department is not None and department.agency_id != profile.agency_id:
         raise ValidationError({"department": _("Choose a department of your own agency.")})
@@ -129,3 +133,80 @@ def set_preferred_language(*, user, language: str) -> None:
     if profile.preferred_language != language:
         profile.preferred_language = language
         profile.save(update_fields=["preferred_language"])
+
+
+def managed_fields(profile: Profile) -> set[str]:
+    """Fields an outside source (the agency directory) keeps up to date: read-only here.
+
+    `settings.AGORA_PROFILE_MANAGED_FIELDS` names the function that knows (the identity app's
+    `identity.selectors.directory_fields`); unset, every editable field is the person's.
+    """
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    path = getattr(settings, "AGORA_PROFILE_MANAGED_FIELDS", "")
+    return set(import_string(path)(profile)) if path else set()
+
+
+def _managed_changes(profile: Profile, changes: dict) -> set[str]:
+    """The managed fields `changes` would really change (a form may resend current values)."""
+    changed = set()
+    for name in managed_fields(profile) & set(changes):
+        field = Profile._meta.get_field(name)
+        current = getattr(profile, field.attname)
+        value = changes[name]
+        if field.is_relation:
+            value = value.pk if value is not None else None
+        if (current or None) != (value or None):
+            changed.add(name)
+    return changed
+
+
+def deactivate_user(user) -> bool:
+    """Close an account at once: no sign-in, no session, no API token; their posts stay.
+
+    Records `user.deactivated`, on which live updates close the person's open websockets.
+    Returns True if the account was active.
+    """
+    from django.contrib.sessions.models import Session
+    from rest_framework.authtoken.models import Token
+
+    User = get_user_model()
+    with transaction.atomic():
+        row = User.objects.select_for_update().filter(pk=user.pk).first()
+        user.is_active = False
+        if row is None or not row.is_active:
+            return False
+        row.is_active = False
+        row.save(update_fields=["is_active"])
+        Token.objects.filter(user_id=user.pk).delete()
+        _delete_sessions(user.pk, Session)
+        record_event(topic="user.deactivated", object_id=user.pk)
+    return True
+
+
+def _delete_sessions(user_id: int, session_model) -> None:
+    """Delete the stored sessions signed in as `user_id` (database-backed session engines).
+
+    Other engines cannot be listed; there the authentication backend refuses inactive users
+    on the next request anyway.
+    """
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    listable = ("sessions.backends.db", "sessions.backends.cached_db")
+    if not settings.SESSION_ENGINE.endswith(listable):
+        return
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    decoder = store_class()
+    doomed = []
+    rows = session_model.objects.filter(expire_date__gt=timezone.now()).values_list(
+        "session_key", "session_data"
+    )
+    for key, data in rows.iterator(chunk_size=2000):
+        if str(decoder.decode(data).get("_auth_user_id")) == str(user_id):
+            doomed.append(key)
+    for key in doomed:
+        store_class(session_key=key).delete()

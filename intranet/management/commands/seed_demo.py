@@ -143,6 +143,8 @@ class Command(BaseCommand):
         User = get_user_model()
         if User.objects.filter(username=DEMO_USERNAME).exists():
             self.stdout.write("Demo data is already loaded.")
+            with transaction.atomic():  # a database seeded before the intranet existed
+                self._intranet()
         else:
             rng = random.Random(seed)
             with transaction.atomic():
@@ -166,6 +168,7 @@ class Command(BaseCommand):
             f"  {Post.objects.count()} posts, {Comment.objects.count()} comments, "
             f"{Reaction.objects.count()} reactions"
         )
+        self._intranet()
 
     def _agencies(self) -> list[Department]:
         leaves = []
@@ -316,3 +319,132 @@ class Command(BaseCommand):
             later = comment.post.created + timedelta(minutes=5 + comment.pk % 300)
             comment.created = min(later, now)
         Comment.objects.bulk_update(comments, ["created"], batch_size=500)
+
+    # --- the intranet: home, guides, agency pages, news (which announce themselves) ----------
+
+    def _intranet(self) -> None:
+        """Idempotent: does nothing once any news article exists."""
+        from intranet.actions import grant_role
+        from intranet.models import (
+            GUIDELINES_SLUG,
+            AgencyPage,
+            IntranetHomePage,
+            NewsArticle,
+            StandardPage,
+        )
+
+        home = IntranetHomePage.objects.first()
+        editor = get_user_model().objects.filter(username=EDITOR_USERNAME).first()
+        if home is None or editor is None or NewsArticle.objects.exists():
+            return
+        grant_role(user=editor, role="moderator")
+
+        def publish(page):
+            page.save_revision(user=editor).publish(user=editor)
+            return page
+
+        def add(parent, page):
+            page.live = False
+            page.owner = editor
+            parent.add_child(instance=page)
+            return publish(page)
+
+        home.intro = (
+            "<p>News from the agencies, the guides we work by, and who to ask. "
+            "The conversation happens in the feed; the reference lives here.</p>"
+        )
+        publish(home)
+        for title, slug, body in INTRANET_GUIDES:
+            add(home, StandardPage(title=title, slug=slug, body=body))
+        open_groups = list(Group.objects.filter(kind=Group.Kind.OPEN).order_by("name"))
+        for i, agency in enumerate(Agency.objects.order_by("name")):
+            page = AgencyPage(
+                title=agency.name,
+                slug=agency.slug,
+                agency=agency,
+                about=f"<p>{agency.name} ({agency.short_name}) serves the public across the "
+                "country. This page says who we are and whom to ask.</p>",
+                contacts=[
+                    (
+                        "contact",
+                        {
+                            "name": f"{agency.short_name} Helpdesk",
+                            "role": "Questions",
+                            "email": f"help@{agency.slug}.example.gov",
+                            "phone": "",
+                        },
+                    ),
+                ],
+            )
+            page.groups.set(open_groups[i % len(open_groups) :][:2] if open_groups else [])
+            add(home, page)
+        agencies = {a.slug: a for a in Agency.objects.all()}
+        for title, lead, body, agency_slug, tags in INTRANET_NEWS:
+            article = NewsArticle(
+                title=title, lead=lead, body=body, agency=agencies.get(agency_slug or "")
+            )
+            article.tags.add(*tags)
+            add(home, article)
+        self.stdout.write(
+            f"  intranet: {NewsArticle.objects.count()} news articles, guidelines at "
+            f"/intranet/{GUIDELINES_SLUG}/"
+        )
+
+
+INTRANET_GUIDES = [
+    (
+        "Community guidelines",
+        "community-guidelines",
+        "<h2>Be respectful</h2><p>Disagree with ideas, never with people. Assume good faith.</p>"
+        "<h2>Share nothing classified or personal</h2><p>Agora is for work in the open: no "
+        "classified material, no personal data of citizens or colleagues.</p>"
+        "<h2>Report what is wrong</h2><p>If a post breaks these rules, tell a moderator or "
+        "the group's admins.</p>",
+    ),
+    (
+        "How we work",
+        "how-we-work",
+        "<p>We work in the open by default, write things down, and ask early.</p>"
+        "<ul><li>Post questions where others can find the answers.</li>"
+        "<li>Use groups for projects, and announcements for what everyone must know.</li></ul>",
+    ),
+    (
+        "Help: using Agora",
+        "help",
+        "<p>Follow colleagues, join groups, and choose how you hear about things on the "
+        "<b>Notifications</b> page.</p>",
+    ),
+]
+INTRANET_NEWS = [
+    (
+        "Welcome to the new staff network",
+        "Agora brings our conversations, groups and the intranet together in one place.",
+        "<p>From today, news, guides and your colleagues' posts live side by side. "
+        "Start by reading the <b>community guidelines</b>.</p>",
+        None,
+        ["agora", "welcome"],
+    ),
+    (
+        "Budget 2027: the timetable",
+        "The spending review opens next month; here is what every directorate needs to do.",
+        "<p>Directorates submit their first estimates by the end of the month.</p>"
+        "<h2>Key dates</h2><ul><li>Estimates: end of month</li><li>Review: six weeks later</li>"
+        "</ul>",
+        "mof",
+        ["budget2027"],
+    ),
+    (
+        "Vaccination programme: autumn campaign",
+        "The autumn campaign starts in two weeks; the teams involved have been told.",
+        "<p>The campaign runs for eight weeks across all regions.</p>",
+        "doh",
+        ["santé"],
+    ),
+    (
+        "Accessibility audit results",
+        "42 issues fixed across our services, and two left to go.",
+        "<p>Thanks to everyone who tested with screen readers.</p>",
+        None,
+        ["accessibility"],
+    ),
+]

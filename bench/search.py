@@ -1,0 +1,495 @@
+"""Search benchmark: the database backend on PostgreSQL and SQLite, against raw SQL.
+
+One command (generates the data if missing, rebuilds the index, measures, writes the figures
+into docs/BENCHMARKS.md):
+
+    .venv/bin/python bench/search.py
+    .venv/bin/python bench/search.py --posts 100000 --databases sqlite     # smaller, quicker
+
+Databases: PostgreSQL `agora_bench` (--pg-url) and the SQLite file var/bench.sqlite3
+(--sqlite-path), both filled by bench/generate.py with the same seed. Each database is
+measured in its own process (Django is configured per process).
+
+What is measured, per frequency band (words in ~0.01%, 0.1%, 1%, 3% and 10%+ of posts):
+- the backend's newest-first search (`DatabaseBackend.search`, the default order, page of
+  20, permission included), for one word, a two-word phrase, and one word with filters
+  (the viewer's agency, and the last 90 days); the same with the first page's counts;
+- relevance-ranked search, one word;
+- the raw full-text SQL for the same words in the same run, interleaved query by query:
+  PostgreSQL `vector @@ websearch_to_tsquery(..) ORDER BY id DESC LIMIT 20` (and
+  `ORDER BY ts_rank_cd(..) DESC` for relevance); SQLite
+  `search_fts MATCH .. ORDER BY rowid DESC LIMIT 20` (and `ORDER BY bm25(..)`);
+- the HTTP endpoint `/api/search/` on a daphne server against `/bench/hello/` on the same
+  server: the target is endpoint <= 2 x (raw SQL + hello world);
+- `search_reindex` throughput (documents per second).
+Viewers are drawn (seeded) from active staff, so every search carries a real permission filter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "BENCHMARKS.md"
+START_MARK = "<!-- search-bench:start -->"
+END_MARK = "<!-- search-bench:end -->"
+PG_URL = "postgres://postgres@127.0.0.1:5432/agora_bench"
+SQLITE_PATH = ROOT / "var" / "bench.sqlite3"
+# Vocabulary ranks (Zipf, see bench/generate.py) whose document frequency falls in each band.
+BAND_RANKS = {
+    "0.01%": [18000, 20000, 21900, 24000, 26000],
+    "0.1%": [2000, 2100, 2190, 2300, 2400],
+    "1%": [200, 210, 219, 230, 240],
+    "3%": [60, 70, 73, 80, 90],
+    "10%+": [1, 5, 12, 20, 22],
+}
+RAW_TIMEOUT_MS = 3000
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "p50": round(percentile(values, 0.50), 2),
+        "p95": round(percentile(values, 0.95), 2),
+        "max": round(max(values), 2) if values else None,
+    }
+
+
+# --- the worker: one database -------------------------------------------------------------------
+
+
+def worker(args) -> dict:
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ["OUTBOX_CONSUMERS"] = ""  # the generator writes rows directly; no events
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intranet.settings")
+    sys.path.insert(0, str(ROOT))
+    from bench import generate
+
+    generate.prepare_database(args.database_url, reset=False)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from feeds.models import Post
+
+    call_command("migrate", verbosity=0)
+    have = Post.objects.count()
+    result: dict = {"vendor": connection.vendor, "posts": have}
+    if have < args.posts:
+        if have:
+            raise SystemExit(f"{have} posts in the database, {args.posts} asked: use --reset")
+        counts = generate.main(["--database-url", args.database_url, "--posts", str(args.posts)])
+        result["generated"] = counts
+        result["posts"] = Post.objects.count()
+    result["reindex"] = reindex(args)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE search_searchdocument")
+    rng = random.Random(7)
+    viewers = pick_viewers(rng, args.viewers)
+    terms = pick_terms()
+    result["terms"] = terms
+    result["queries"] = measure_queries(args, viewers, terms, rng)
+    if not args.no_endpoint:
+        result["endpoint"] = measure_endpoint(args, viewers, terms)
+    return result
+
+
+def reindex(args) -> dict:
+    from search.backends import database_backend
+    from search.models import SearchDocument
+
+    existing = SearchDocument.objects.count()
+    if args.skip_reindex and existing:
+        return {"skipped": True, "documents": existing}
+    bar = None
+    try:
+        from tqdm import tqdm
+
+        from search import documents
+
+        total = sum(documents.count(k) for k in SearchDocument.Kind.values)
+        bar = tqdm(total=total, unit="doc", desc="reindex", mininterval=2.0)
+    except ImportError:  # pragma: no cover
+        pass
+    report = database_backend().reindex(progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    return {
+        "documents": report.documents,
+        "seconds": round(report.seconds, 1),
+        "per_second": round(report.per_second),
+    }
+
+
+def pick_viewers(rng, n: int) -> list:
+    from django.contrib.auth import get_user_model
+
+    ids = list(
+        get_user_model()
+        .objects.filter(is_active=True, profile__agency__isnull=False)
+        .values_list("pk", flat=True)
+        .order_by("pk")
+    )
+    chosen = rng.sample(ids, k=min(n, len(ids)))
+    return list(get_user_model().objects.filter(pk__in=chosen).select_related("profile"))
+
+
+def pick_terms() -> dict:
+    """Per band: one-word terms (with their measured share of posts) and planted phrases."""
+    from bench.generate import phrases, vocabulary
+
+    words = vocabulary()
+    out: dict = {}
+    for band, ranks in BAND_RANKS.items():
+        entries = []
+        for rank in ranks:
+            word = words[rank - 1]
+            entries.append({"text": word, "share": post_share(word)})
+        out[band] = {
+            "words": entries,
+            "phrases": [
+                {"text": f'"{p}"', "share": post_share(f'"{p}"')}
+                for p in phrases()[band.rstrip("+")]
+            ],
+        }
+    return out
+
+
+def post_share(text: str) -> float:
+    """Share of posts matching `text` (counted once, outside the timings)."""
+    from django.db import connection
+
+    from feeds.models import Post
+    from search import query
+
+    parsed = query.parse(text)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT count(*) FROM search_searchdocument WHERE kind = 'post' AND "
+                "vector @@ websearch_to_tsquery('english', %s)",
+                [parsed.websearch()],
+            )
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM search_fts JOIN search_searchdocument d ON d.id = "
+                "search_fts.rowid WHERE search_fts MATCH %s AND d.kind = 'post'",
+                ["{title tags body context} : (" + parsed.fts5() + ")"],
+            )
+        n = cursor.fetchone()[0]
+    return round(100 * n / max(Post.objects.count(), 1), 4)
+
+
+def raw_sql(vendor: str, text: str, relevance: bool) -> tuple[str, list]:
+    from search import query
+
+    parsed = query.parse(text)
+    if vendor == "postgresql":
+        order = (
+            "ts_rank_cd(vector, websearch_to_tsquery('english', %s), 32) DESC"
+            if relevance
+            else "id DESC"
+        )
+        sql = (
+            "SELECT id FROM search_searchdocument WHERE vector @@ "
+            f"websearch_to_tsquery('english', %s) ORDER BY {order} LIMIT 20"
+        )
+        params = [parsed.websearch()] * (2 if relevance else 1)
+        return sql, params
+    order = "bm25(search_fts)" if relevance else "rowid DESC"
+    sql = f"SELECT rowid FROM search_fts WHERE search_fts MATCH %s ORDER BY {order} LIMIT 20"
+    return sql, ["{title tags body context} : (" + parsed.fts5() + ")"]
+
+
+def timed_raw(vendor: str, text: str, relevance: bool) -> float:
+    from django.db import connection
+
+    sql, params = raw_sql(vendor, text, relevance)
+    with connection.cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute(f"SET statement_timeout = {RAW_TIMEOUT_MS}")
+            cursor.execute("SET jit = off")
+        started = time.perf_counter()
+        try:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+        except Exception:  # a raw query over the timeout counts as the timeout
+            if vendor == "postgresql":
+                connection.rollback() if not connection.get_autocommit() else None
+            return float(RAW_TIMEOUT_MS)
+        finally:
+            if vendor == "postgresql":
+                cursor.execute("SET statement_timeout = 0")
+        return (time.perf_counter() - started) * 1000
+
+
+def timed_backend(viewer, text: str, *, relevance=False, counts=False, filters=None) -> float:
+    from search import query
+    from search.backends import database_backend
+    from search.backends.base import SORT_NEWEST, SORT_RELEVANCE, SearchRequest
+
+    request = SearchRequest(
+        query=query.parse(text),
+        kinds=("post",),
+        sort=SORT_RELEVANCE if relevance else SORT_NEWEST,
+        with_counts=counts,
+        **(filters or {}),
+    )
+    started = time.perf_counter()
+    database_backend().search(request, viewer=viewer)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure_queries(args, viewers, terms, rng) -> dict:
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    vendor = connection.vendor
+    today = timezone.localdate()
+    out: dict = {}
+    for band, entry in terms.items():
+        series: dict[str, list[float]] = {
+            name: []
+            for name in (
+                "raw_newest", "newest", "newest_counts", "phrase_raw", "phrase", "filtered",
+                "raw_relevance", "relevance",
+            )
+        }  # fmt: skip
+        for _round in range(args.rounds):
+            for viewer in viewers:
+                for item in entry["words"]:
+                    text = item["text"]
+                    series["raw_newest"].append(timed_raw(vendor, text, False))
+                    series["newest"].append(timed_backend(viewer, text))
+                    series["newest_counts"].append(timed_backend(viewer, text, counts=True))
+                    agency = viewer.profile.agency_id
+                    series["filtered"].append(
+                        timed_backend(
+                            viewer,
+                            text,
+                            filters={"agency_id": agency, "date_from": today - timedelta(days=90)},
+                        )
+                    )
+                    if _round == 0:
+                        series["raw_relevance"].append(timed_raw(vendor, text, True))
+                        series["relevance"].append(timed_backend(viewer, text, relevance=True))
+                for item in entry["phrases"]:
+                    series["phrase_raw"].append(timed_raw(vendor, item["text"], False))
+                    series["phrase"].append(timed_backend(viewer, item["text"]))
+        out[band] = {name: summary(values) for name, values in series.items()}
+        print(f"  {band}: " + ", ".join(f"{k} p95 {v['p95']}" for k, v in out[band].items()))
+    return out
+
+
+# --- the endpoint, over HTTP ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure_endpoint(args, viewers, terms) -> dict:
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    vendor = connection.vendor
+    port = free_port()
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        CONN_MAX_AGE="600",
+        DEBUG="false",
+        LOG_LEVEL="WARNING",
+    )
+    server = subprocess.Popen(  # noqa: S603  (our own daphne, our own arguments)
+        [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+         "intranet.asgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(port)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        tokens = {v.pk: Token.objects.get_or_create(user=v)[0].key for v in viewers}
+
+        def get(path: str, token: str | None = None) -> float:
+            headers = {"Authorization": f"Token {token}"} if token else {}
+            started = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status != 200:
+                raise RuntimeError(f"{path}: HTTP {response.status}")
+            return elapsed
+
+        for _ in range(20):  # warm up threads, connections, caches
+            get("/bench/hello/")
+            get("/api/search/?q=warmup&kind=post", tokens[viewers[0].pk])
+        out: dict = {}
+        for band, entry in terms.items():
+            hello, endpoint, raw = [], [], []
+            for _round in range(args.rounds):
+                for viewer in viewers:
+                    for item in entry["words"]:
+                        hello.append(get("/bench/hello/"))
+                        raw.append(timed_raw(vendor, item["text"], False))
+                        path = f"/api/search/?q={quote(item['text'])}&kind=post"
+                        endpoint.append(get(path, tokens[viewer.pk]))
+            budget = [2 * (r + h) for r, h in zip(raw, hello, strict=True)]
+            out[band] = {
+                "hello": summary(hello),
+                "raw": summary(raw),
+                "endpoint": summary(endpoint),
+                "ratio_p50": round(
+                    percentile(endpoint, 0.5) / (percentile(raw, 0.5) + percentile(hello, 0.5)), 2
+                ),
+                "ratio_p95": round(
+                    percentile(endpoint, 0.95) / (percentile(raw, 0.95) + percentile(hello, 0.95)),
+                    2,
+                ),
+                "within_budget": round(
+                    sum(e <= b for e, b in zip(endpoint, budget, strict=True)) / len(endpoint), 3
+                ),
+            }
+            print(f"  endpoint {band}: {out[band]}")
+        return out
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def wait_for(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("the benchmark server did not start")
+
+
+# --- the driver ----------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    pg_version = ""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("agora_bench", "postgres")) as conn:
+            pg_version = conn.execute("SHOW server_version").fetchone()[0]
+            shared = conn.execute("SHOW shared_buffers").fetchone()[0]
+            pg_version = f"{pg_version} (shared_buffers {shared})"
+    except Exception:  # noqa: BLE001, S110
+        pass
+    import sqlite3
+
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "postgresql": pg_version,
+        "sqlite": sqlite3.sqlite_version,
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Search benchmark (see the module docstring).")
+    parser.add_argument("--posts", type=int, default=1_000_000)
+    parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument("--sqlite-path", default=str(SQLITE_PATH))
+    parser.add_argument("--viewers", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-reindex", action="store_true", help="keep an existing index")
+    parser.add_argument("--no-endpoint", action="store_true")
+    parser.add_argument("--no-docs", action="store_true", help="do not write docs/BENCHMARKS.md")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        result = worker(args)
+        Path(args.output).write_text(json.dumps(result, indent=1, default=str))
+        return
+    results = {"machine": machine(), "databases": {}}
+    started = time.perf_counter()
+    for name in args.databases.split(","):
+        url = args.pg_url if name == "postgresql" else f"sqlite:///{args.sqlite_path}"
+        output = ROOT / "var" / f"bench-search-{name}.json"
+        print(f"== {name} ({url})", flush=True)
+        command = [
+            sys.executable, __file__, "--worker", "--database-url", url, "--output", str(output),
+            "--posts", str(args.posts), "--viewers", str(args.viewers), "--rounds",
+            str(args.rounds),
+        ]  # fmt: skip
+        command += ["--skip-reindex"] if args.skip_reindex else []
+        command += ["--no-endpoint"] if args.no_endpoint else []
+        subprocess.run(command, check=True, cwd=ROOT)  # noqa: S603
+        results["databases"][name] = json.loads(output.read_text())
+    results["seconds"] = round(time.perf_counter() - started)
+    results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    (ROOT / "var" / "bench-search.json").write_text(json.dumps(results, indent=1, default=str))
+    report = render(results)
+    print(report)
+    if not args.no_docs:
+        write_docs(report)
+
+
+def render(results: dict) -> str:
+    sys.path.insert(0, str(ROOT))
+    from bench.report import render_search
+
+    return render_search(results)
+
+
+def write_docs(section: str) -> None:
+    text = DOCS.read_text() if DOCS.exists() else ""
+    block = f"{START_MARK}\n{section}\n{END_MARK}"
+    if START_MARK in text and END_MARK in text:
+        before = text.split(START_MARK)[0]
+        after = text.split(END_MARK, 1)[1]
+        text = before + block + after
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOCS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

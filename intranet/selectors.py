@@ -1,0 +1,132 @@
+"""Read paths for the intranet pages (all staff read them; nobody else)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.html import escape, strip_tags
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+from wagtail.models import Page
+
+import permissions
+from groups.models import Group
+
+from .models import GUIDELINES_SLUG, AgencyPage, NewsArticle, StandardPage
+
+logger = logging.getLogger(__name__)
+
+
+def latest_news(*, agency=None, limit: int = 10) -> list[NewsArticle]:
+    qs = NewsArticle.objects.live().public().select_related("image", "agency")
+    if agency is not None:
+        qs = qs.filter(agency=agency)
+    return list(qs.order_by("-first_published_at", "-pk")[:limit])
+
+
+def standard_pages(*, parent: Page) -> QuerySet[StandardPage]:
+    return StandardPage.objects.child_of(parent).live().public().order_by("path")
+
+
+def agency_pages(*, parent: Page) -> QuerySet[AgencyPage]:
+    return AgencyPage.objects.child_of(parent).live().public().order_by("title")
+
+
+def agency_open_groups(*, viewer, page: AgencyPage) -> QuerySet[Group]:
+    """The page's groups that are (still) open, through the permission module."""
+    return (
+        permissions.visible_groups(viewer)
+        .filter(kind=Group.Kind.OPEN, pk__in=page.groups.values("pk"))
+        .order_by("name")
+    )
+
+
+def guidelines_url() -> str:
+    """Where the community guidelines are, found by their stable slug ("" until published).
+
+    One query, as the composer shows it on every home page: the URL comes from the page's
+    `url_path` below the site's root page (the intranet home, at depth 2), served under the
+    /intranet/ mount, without asking Wagtail's site routing.
+    """
+    url_path = (
+        StandardPage.objects.live()
+        .filter(slug=GUIDELINES_SLUG, depth__gt=2)
+        .order_by("depth", "pk")
+        .values_list("url_path", flat=True)
+        .first()
+    )
+    if not url_path:
+        return ""
+    below_root = url_path.strip("/").split("/", 1)[1]
+    return reverse("wagtail_serve", args=[f"{below_root}/"])
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PageResult:
+    """One intranet page found by search, shaped like the search page's results."""
+
+    kind: str  # always "page"
+    obj: Page
+    url: str
+    title: str
+    snippet: SafeString
+    title_snippet: SafeString
+    created: datetime | None
+
+
+def _snippet(page: Page, query: str, length: int = 200) -> str:
+    """Plain text from the page, around the first word of `query` it contains."""
+    texts = []
+    for name in ("lead", "body", "about", "intro"):
+        value = getattr(page, name, "")
+        if value:
+            texts.append(" ".join(strip_tags(str(value)).split()))
+    words = [word.lower() for word in query.split() if len(word) > 1]
+    for text in texts:
+        found = min((i for i in (text.lower().find(w) for w in words) if i >= 0), default=-1)
+        if found >= 0:
+            start = max(0, found - length // 4)
+            prefix = "…" if start else ""
+            return prefix + Truncator(text[start:]).chars(length)
+    return Truncator(texts[0]).chars(length) if texts else ""
+
+
+def search_pages(*, viewer, query: str, limit: int = 10) -> list[PageResult]:
+    """Live intranet pages matching `query`, through Wagtail's search backend.
+
+    Staff only (like the pages themselves); pages with Wagtail view restrictions are left out.
+    The backend is the project's (WAGTAILSEARCH_BACKENDS follows SEARCH_BACKEND); if it
+    fails, the search page shows the other kinds of results and no pages.
+    """
+    query = (query or "").strip()
+    if not query or not permissions.is_active_staff(viewer):
+        return []
+    limit = max(1, min(int(limit), 50))
+    qs = Page.objects.live().public().filter(depth__gt=1).specific()
+    try:
+        pages = list(qs.search(query, operator="and")[:limit])
+    except Exception:  # an unreachable Elasticsearch must not break the search page
+        logger.exception("Intranet page search failed")
+        return []
+    results = []
+    for page in pages:
+        text = _snippet(page, query)
+        results.append(
+            PageResult(
+                kind="page",
+                obj=page,
+                url=page.get_url() or "",
+                title=page.title,
+                snippet=SafeString(escape(text)),
+                title_snippet=SafeString(escape(page.title)),
+                created=page.first_published_at,
+            )
+        )
+    return results

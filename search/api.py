@@ -1,0 +1,150 @@
+"""GET /api/search/: the search page's results as JSON, with the same rules and messages.
+
+Query parameters are validated strictly (an unknown one is a 400, so a misspelt filter never
+silently returns unfiltered results). Results, counts and snippets are what the viewer may
+see; snippets come as safe HTML whose only element is <mark>, and as plain text.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from intranet.api import QuerySerializer, absolute_url, parse_query
+
+from . import selectors, snippets
+from .forms import (
+    KIND_CHOICES,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    SORT_CHOICES,
+    check_dates,
+    clean_agency,
+    clean_author,
+    clean_group,
+    clean_hashtag,
+    clean_query,
+    has_criteria,
+    search_request,
+)
+from .query import MAX_QUERY_LENGTH
+from .selectors import InvalidCursor
+
+
+def _django_errors(exc: DjangoValidationError):
+    return serializers.ValidationError(exc.messages)
+
+
+class SearchQuerySerializer(QuerySerializer):
+    q = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_QUERY_LENGTH
+    )
+    kind = serializers.ChoiceField(choices=[c for c, _l in KIND_CHOICES], required=False)
+    agency = serializers.CharField(required=False, allow_blank=True, help_text="Agency slug.")
+    group = serializers.CharField(required=False, allow_blank=True, help_text="Group slug.")
+    author = serializers.CharField(required=False, allow_blank=True, help_text="Username.")
+    hashtag = serializers.CharField(required=False, allow_blank=True, max_length=61)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    sort = serializers.ChoiceField(choices=[c for c, _l in SORT_CHOICES], required=False)
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE
+    )
+
+    def _wrap(self, function, *args):
+        try:
+            return function(*args)
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+
+    def validate_q(self, value):
+        return self._wrap(clean_query, value)
+
+    def validate_agency(self, value):
+        return self._wrap(clean_agency, value)
+
+    def validate_group(self, value):
+        return self._wrap(clean_group, self.context["request"].user, value)
+
+    def validate_author(self, value):
+        return self._wrap(clean_author, value)
+
+    def validate_hashtag(self, value):
+        return self._wrap(clean_hashtag, value)
+
+    def validate(self, attrs):
+        try:
+            check_dates(attrs.get("date_from"), attrs.get("date_to"))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        if not has_criteria(attrs):
+            raise serializers.ValidationError(
+                {"q": [_("Type something to search for, or choose a filter.")]}
+            )
+        try:
+            attrs["request"] = search_request(attrs)
+        except InvalidCursor as exc:
+            raise serializers.ValidationError({"cursor": [str(exc)]}) from exc
+        return attrs
+
+
+class SearchResultSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="post, comment, person or group")
+    id = serializers.IntegerField(source="obj.pk")
+    url = serializers.SerializerMethodField()
+    title = serializers.CharField()
+    snippet_html = serializers.CharField(
+        source="snippet", help_text="Escaped text; matches inside <mark> (no other markup)."
+    )
+    snippet = serializers.SerializerMethodField(help_text="The snippet as plain text.")
+    created = serializers.DateTimeField(allow_null=True)
+
+    def get_url(self, result) -> str:
+        return absolute_url(self.context.get("request"), result.url)
+
+    def get_snippet(self, result) -> str:
+        return snippets.plain(result.raw_snippet)
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Results you may see, by kind (post, person, group), each at most 1000.",
+    )
+    counts_capped = serializers.BooleanField(help_text="True when a count stopped at 1000.")
+    next = serializers.CharField(allow_null=True, help_text="The next page, or null.")
+    notice = serializers.CharField(allow_blank=True)
+    backend = serializers.CharField()
+
+
+class SearchAPIView(APIView):
+    """Search posts, comments, people and groups you may see."""
+
+    @extend_schema(
+        parameters=[SearchQuerySerializer],
+        responses=SearchResponseSerializer,
+        operation_id="search",
+    )
+    def get(self, request):
+        data = parse_query(SearchQuerySerializer, request)
+        results = selectors.search(viewer=request.user, request=data["request"])
+        next_url = None
+        if results.next_cursor:
+            query = request.query_params.copy()
+            query["cursor"] = results.next_cursor
+            next_url = absolute_url(request, f"{request.path}?{query.urlencode()}")
+        payload = {
+            "results": results.results,
+            "counts": results.counts,
+            "counts_capped": results.capped,
+            "next": next_url,
+            "notice": results.notice,
+            "backend": results.backend,
+        }
+        return Response(SearchResponseSerializer(payload, context={"request": request}).data)

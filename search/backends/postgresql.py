@@ -1,0 +1,385 @@
+"""PostgreSQL full-text queries for the database backend: newest first, whatever the word.
+
+A full-text match can be found two ways, and each is fast only half of the time:
+
+- the GIN index lists every matching document, but reading each one from the table costs a
+  random page read (~10 µs), so a word in 10% of 2 million documents costs seconds;
+- walking the primary key backwards (ids are in time order) and testing each document with
+  `ts_match_vq(vector, q)` costs ~0.5 µs a document, so a frequent word fills a page within a
+  few hundred documents, but a rare one walks the whole table.
+
+PostgreSQL's planner picks between them from estimates, and every word it has no statistics
+for looks like 0.1% of the documents: a rare word then walks 200,000 rows (the 300 ms tail
+seen in the pilot). So the plan is never left to it. `_gather` works through the table from
+the newest documents in id windows, measuring as it goes:
+
+1. walk the newest WALK_DOCS documents (bounded cost); a frequent word is done here;
+2. otherwise the matches seen so far give the density of what this viewer may see, which
+   sizes the next window to hold about the missing number of hits (×1.5), and the cheaper
+   way for that window is chosen by a cost model: a walk, or the GIN index intersected with
+   a BRIN index on id (a window costs only its own matches' page reads);
+3. when the rest of the table is expected to hold few matches, one GIN query reads them all.
+
+No statement has an ORDER BY that an index could serve except the walks, which are bounded
+by id ranges, so no plan can flip into an unbounded scan. The permission check (the
+permission module's querysets, compiled to SQL, wrapped in `IS TRUE` so that PostgreSQL keeps
+it a per-row sub-plan instead of a join over every post) runs only on matching rows.
+
+Relevance (`ts_rank_cd`, weights title > tags > body > context) ranks the newest
+RELEVANCE_CANDIDATES visible matches: all of them for a rare word, a recent window for a
+frequent one. Counts are the same gathering with COUNT_CAP. `ts_headline` runs on the page's
+rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from .. import conf
+from ..models import SearchDocument
+from .base import COUNT_CAP, SORT_NEWEST, SearchPage, SearchRequest
+from .database import RELEVANCE_CANDIDATES, START, STOP, TABLE, hit
+
+Kind = SearchDocument.Kind
+
+WALK_DOCS = 3000
+RARE_MATCHES = 400  # one GIN query for the rest when it should hold at most this many matches
+SAFETY = 1.5  # windows are sized for this many times the hits still missing
+# Cost model (µs), measured on the benchmark machine (docs/BENCHMARKS.md).
+WALK_US = 0.5  # test one document during a walk
+PAGE_US = 12.0  # read one matching document found through the GIN index
+POSTING_US = 0.2  # one entry of the word's GIN posting list
+
+HEADLINE = (
+    f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=12, MaxFragments=2, "
+    'FragmentDelimiter=" … "'
+)
+TITLE_HEADLINE = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
+TSQUERY = "websearch_to_tsquery(%s::regconfig, %s)"
+RANK = f"ts_rank_cd({TABLE}.vector, {TSQUERY}, 32)"
+
+
+@dataclass
+class _Query:
+    """One search's SQL pieces: the match, the filters + permission, the rank."""
+
+    words: list  # [language, websearch text]
+    filters: str
+    filter_params: list
+    allowed: str  # the permission, as a boolean expression (a sub-plan per row)
+    allowed_params: list
+    rank: bool = False
+
+    def select(self) -> tuple[str, list]:
+        sql = f"{TABLE}.id, {TABLE}.kind, {TABLE}.object_id"
+        params: list = []
+        if self.rank:
+            sql += f", {RANK}"
+            params += self.words
+        else:
+            sql += ", NULL::real"
+        return sql, params
+
+
+@dataclass
+class _Gathered:
+    rows: list = field(default_factory=list)  # (id, kind, object_id, rank), newest first
+    complete: bool = False  # every match was looked at
+
+
+def _execute(sql: str, params: list, *, plan: dict[str, str] | None = None) -> list:
+    """Run one statement; `plan` names the only scan types its planner may use.
+
+    The settings are SET LOCAL inside the search's transaction and put back right after the
+    statement. With Django's default client-side binding the three go in one round trip.
+    """
+    with connection.cursor() as cursor:
+        if not plan:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        before = "; ".join(f"SET LOCAL {k} = {v}" for k, v in plan.items())
+        after = "; ".join(f"SET LOCAL {k} TO DEFAULT" for k in plan)
+        if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+            cursor.execute(before)
+            try:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+            finally:
+                cursor.execute(after)
+        cursor.execute(f"{before}; {sql}; {after}", params)
+        for _setting in plan:
+            cursor.nextset()
+        return cursor.fetchall()
+
+
+# A walk is a backward scan of the primary key and nothing else.
+WALK_PLAN = {"enable_bitmapscan": "off", "enable_seqscan": "off", "enable_sort": "off"}
+# A window goes through bitmaps (GIN, BRIN on id), never a plain index scan that tests rows.
+WINDOW_PLAN = {"enable_indexscan": "off", "enable_seqscan": "off"}
+
+
+def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
+    """Newest matches the viewer may see with lo <= id < hi, testing each document in turn.
+
+    The inner query walks the window in id order with a LIMIT, so no condition can be pushed
+    into it: whatever the statistics say, the plan is a backward primary-key scan that stops
+    as soon as `want` rows have passed the words, the filters and the permission.
+    """
+    select, select_params = query.select()
+    upper = " AND id < %s" if hi is not None else ""
+    window = f"SELECT * FROM {TABLE} WHERE id >= %s{upper} ORDER BY id DESC LIMIT %s"
+    sql = (
+        f"SELECT {select} FROM ({window}) AS {TABLE} "
+        f"WHERE ts_match_vq({TABLE}.vector, {TSQUERY}) AND {query.filters} "
+        f"AND ({query.allowed}) IS TRUE ORDER BY id DESC LIMIT %s"
+    )
+    size = (hi - lo) if hi is not None else WALK_DOCS * 4
+    params = [*select_params, lo, *([hi] if hi is not None else []), max(size, 1), *query.words]
+    return _execute(
+        sql, [*params, *query.filter_params, *query.allowed_params, want], plan=WALK_PLAN
+    )
+
+
+def _indexed(query: _Query, lo: int | None, hi: int | None) -> tuple[list, int]:
+    """Every match with lo <= id < hi through the GIN index (no ORDER BY: nothing to flip to).
+
+    Returns the ones the viewer may see, newest first, and how many matched in all.
+    """
+    select, select_params = query.select()
+    bounds, bound_params = "", []
+    if lo is not None:
+        bounds, bound_params = bounds + " AND id >= %s", [*bound_params, lo]
+    if hi is not None:
+        bounds, bound_params = bounds + " AND id < %s", [*bound_params, hi]
+    sql = (
+        f"SELECT {select}, ({query.allowed}) IS TRUE FROM {TABLE} "
+        f"WHERE {TABLE}.vector @@ {TSQUERY}{bounds} AND {query.filters}"
+    )
+    rows = _execute(
+        sql,
+        [*select_params, *query.allowed_params, *query.words, *bound_params, *query.filter_params],
+        plan=WINDOW_PLAN,
+    )
+    visible = sorted((row[:4] for row in rows if row[4]), key=lambda r: -r[0])
+    return visible, len(rows)
+
+
+def _id_range() -> tuple[int, int] | None:
+    row = _execute(f"SELECT min(id), max(id) FROM {TABLE}", [])[0]
+    return None if row[0] is None else (row[0], row[1])
+
+
+def _posting_estimate(query: _Query) -> float:
+    """The planner's estimate of all matches (used only to price a GIN window)."""
+    rows = _execute(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {TABLE} WHERE vector @@ {TSQUERY}", query.words
+    )
+    plan = rows[0][0]
+    if isinstance(plan, str):
+        import json
+
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
+    """The newest `want` matches the viewer may see, below id `before` (see module doc)."""
+    span = _id_range()
+    if span is None:
+        return _Gathered(complete=True)
+    low, high = span
+    hi = before if before is not None else None  # None: no upper bound (newest included)
+    top = min(before - 1, high) if before is not None else high
+    out = _Gathered()
+    lo = top - WALK_DOCS + 1
+    out.rows += _walk(query, max(lo, low), hi, want)
+    if len(out.rows) >= want or lo <= low:
+        out.complete = lo <= low
+        return out
+    seen_docs, seen_visible = WALK_DOCS, len(out.rows)
+    hi, window = lo, WALK_DOCS
+    postings: float | None = None
+    while len(out.rows) < want:
+        missing = want - len(out.rows)
+        density = max(seen_visible, 0.5) / seen_docs  # visible matches per document
+        remaining = hi - low
+        window = max(int(SAFETY * missing / density), window * 2)
+        if density * remaining <= RARE_MATCHES or window >= remaining:
+            visible, _total = _indexed(query, None, hi)
+            out.rows += visible[:missing]
+            out.complete = True
+            return out
+        if postings is None:
+            postings = _posting_estimate(query)
+        walk_cost = window * WALK_US
+        gin_cost = postings * POSTING_US + density * window * 2 * PAGE_US
+        lo = hi - window
+        if walk_cost <= gin_cost:
+            found = _walk(query, lo, hi, missing)
+            out.rows += found
+            if len(found) < missing:
+                seen_visible += len(found)
+        else:
+            visible, _total = _indexed(query, lo, hi)
+            out.rows += visible[:missing]
+            seen_visible += len(visible)
+        seen_docs += window
+        hi = lo
+    return out
+
+
+def _headlines(ids: list[int], query_text: str) -> dict[int, tuple[str, str]]:
+    if not ids:
+        return {}
+    language = conf.language()
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"SELECT d.id, "
+        f"CASE WHEN d.title <> '' THEN ts_headline(%s::regconfig, d.title, q.q, %s) ELSE '' END, "
+        f"ts_headline(%s::regconfig, d.body, q.q, %s) "
+        f"FROM {TABLE} d, (SELECT {TSQUERY} AS q) q WHERE d.id IN ({marks})"
+    )
+    params = [language, TITLE_HEADLINE, language, HEADLINE, language, query_text, *ids]
+    return {row[0]: (row[1] or "", row[2] or "") for row in _execute(sql, params)}
+
+
+def _plain(ids: list[int]) -> dict[int, tuple[str, str]]:
+    if not ids:
+        return {}
+    marks = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT id, '', left(body, 300) FROM {TABLE} WHERE id IN ({marks})"
+    return {row[0]: (row[1], row[2]) for row in _execute(sql, ids)}
+
+
+def _browse(
+    filters: str, params: list, allowed: str, allowed_params: list, before, want: int
+) -> list:
+    """No words: the newest documents that pass the filters and the permission."""
+    upper = " AND id < %s" if before is not None else ""
+    sql = (
+        f"SELECT id, kind, object_id, NULL::real FROM {TABLE} WHERE {filters}{upper} "
+        f"AND ({allowed}) IS TRUE ORDER BY id DESC LIMIT %s"
+    )
+    extra = [before] if before is not None else []
+    return _execute(sql, [*params, *extra, *allowed_params, want])
+
+
+def _directory(query: _Query, kinds, request: SearchRequest, want: int, relevance: bool) -> list:
+    """People and groups: few documents, searched through their own small GIN index."""
+    marks = ", ".join(["%s"] * len(kinds))
+    select, select_params = query.select()
+    order = "4 DESC, 1 DESC" if relevance else "1 DESC"
+    upper, upper_params = "", []
+    if request.after is not None and not relevance:
+        upper, upper_params = " AND id < %s", [request.after]
+    sql = (
+        f"SELECT {select} FROM {TABLE} WHERE kind IN ('person', 'group') AND kind IN ({marks}) "
+        f"AND {TABLE}.vector @@ {TSQUERY} AND {query.filters}{upper} "
+        f"AND ({query.allowed}) IS TRUE ORDER BY {order} LIMIT %s OFFSET %s"
+    )
+    params = [*select_params, *kinds, *query.words, *query.filter_params, *upper_params]
+    offset = request.offset if relevance else 0
+    return _execute(sql, [*params, *query.allowed_params, want, offset])
+
+
+def _rank(query: _Query, rows: list) -> list:
+    """Order candidate rows by rank (computed for them only), best first."""
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    marks = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT id, kind, object_id, {RANK} FROM {TABLE} WHERE id IN ({marks})"
+    ranked = _execute(sql, [*query.words, *ids])
+    return sorted(ranked, key=lambda r: (-r[3], -r[0]))
+
+
+def _prepare_session() -> None:
+    """JIT and parallel workers off for this connection: JIT costs ~40 ms to compile plans
+    that run in 1 ms (the permission sub-plans make cost estimates look large), and starting
+    workers costs more than the short scans they would share."""
+    raw = connection.connection
+    if raw is not None and getattr(raw, "_agora_search_session", False):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off; SET max_parallel_workers_per_gather = 0")
+    try:
+        raw = connection.connection
+        raw._agora_search_session = True
+    except AttributeError:  # pragma: no cover - a driver whose connections take no attributes
+        pass
+
+
+def search_postgresql(request: SearchRequest, parts) -> SearchPage:
+    """One search, in one transaction (one snapshot; SET LOCAL needs a transaction)."""
+    from django.db import transaction
+
+    _prepare_session()
+    with transaction.atomic():
+        return _search(request, parts)
+
+
+def _search(request: SearchRequest, parts) -> SearchPage:
+    filters, filter_params, allowed, allowed_params = parts
+    limit = request.limit
+    relevance = request.sort != SORT_NEWEST and not request.query.match_all
+    kinds = list(request.document_kinds)
+    counting = request.with_counts
+    if request.query.match_all:
+        rows = _browse(filters, filter_params, allowed, allowed_params, request.after, limit + 1)
+        counts_rows = rows
+        if counting and len(rows) > limit:
+            counts_rows = _browse(filters, filter_params, allowed, allowed_params, None, COUNT_CAP)
+        return _page(rows, limit, None, _counts(counts_rows) if counting else {})
+    query = _Query(
+        words=[conf.language(), request.query.websearch()],
+        filters=filters,
+        filter_params=filter_params,
+        allowed=allowed,
+        allowed_params=allowed_params,
+    )
+    if set(kinds) <= {Kind.PERSON, Kind.GROUP}:
+        query.rank = relevance
+        rows = _directory(query, kinds, request, limit + 1, relevance)
+        counted = rows
+        if counting and (len(rows) > limit or request.offset):
+            query.rank = False
+            counted = _directory(query, kinds, replace_first_page(request), COUNT_CAP, False)
+        return _page(rows, limit, request.query.websearch(), _counts(counted) if counting else {})
+    if relevance:
+        gathered = _gather(query, before=None, want=RELEVANCE_CANDIDATES)
+        ranked = _rank(query, gathered.rows)
+        rows = ranked[request.offset : request.offset + limit + 1]
+        counted = gathered.rows
+    else:
+        want = max(limit + 1, COUNT_CAP) if counting else limit + 1
+        gathered = _gather(query, before=request.after, want=want)
+        rows = gathered.rows[: limit + 1]
+        counted = gathered.rows
+    return _page(rows, limit, request.query.websearch(), _counts(counted) if counting else {})
+
+
+def replace_first_page(request: SearchRequest) -> SearchRequest:
+    from dataclasses import replace
+
+    return replace(request, after=None, offset=0)
+
+
+def _counts(rows: list) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows[:COUNT_CAP]:
+        counts[row[1]] = counts.get(row[1], 0) + 1
+    return counts
+
+
+def _page(rows, limit: int, query_text: str | None, counts: dict[str, int]) -> SearchPage:
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r[0] for r in rows]
+    snippets = _headlines(ids, query_text) if query_text else _plain(ids)
+    hits = []
+    for row in rows:
+        title, body = snippets.get(row[0], ("", ""))
+        hits.append(hit(row[1], row[2], row[0], snippet=body, title=title, score=row[3]))
+    return SearchPage(hits=hits, has_more=has_more, counts=counts)

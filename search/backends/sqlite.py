@@ -1,0 +1,174 @@
+"""SQLite FTS5 queries for the database backend (the embedded default).
+
+`search_fts` is an external-content FTS5 table over search_searchdocument (rowid = document
+id), kept in step by triggers (migration 0002). FTS5 reads its doclists in rowid order and
+honours `ORDER BY rowid DESC LIMIT n` by stopping early, so "newest first" costs about the
+same for a rare word as for a common one; each candidate row then meets the filters and the
+permission sub-queries. Relevance is FTS5's `bm25()` with column weights, over the newest
+RELEVANCE_CANDIDATES matches when a match is frequent.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from .. import conf
+from ..models import SearchDocument
+from .base import COUNT_CAP, SORT_NEWEST, SearchPage, SearchRequest
+from .database import FTS_TABLE, RELEVANCE_CANDIDATES, START, STOP, TABLE, hit
+
+Kind = SearchDocument.Kind
+# bm25 weights per FTS column: kind (never matched by words), title, tags, body, context.
+BM25 = "bm25(search_fts, 0.0, 10.0, 4.0, 1.0, 0.5)"
+SNIPPET_TOKENS = 24
+
+
+FTS_COLUMNS = "kind, title, tags, body, context"
+
+
+def fts_schema_sql(tokenizer: str) -> list[str]:
+    """The FTS5 table and its triggers (as migration 0002 creates them)."""
+    new = "new.id, new.kind, new.title, new.tags, new.body, new.context"
+    old = "old.id, old.kind, old.title, old.tags, old.body, old.context"
+    return [
+        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({FTS_COLUMNS}, "
+        f"content='{TABLE}', content_rowid='id', tokenize='{tokenizer}')",
+        f"CREATE TRIGGER search_fts_insert AFTER INSERT ON {TABLE} BEGIN "
+        f"INSERT INTO {FTS_TABLE}(rowid, {FTS_COLUMNS}) VALUES ({new}); END",
+        f"CREATE TRIGGER search_fts_delete AFTER DELETE ON {TABLE} BEGIN "
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {FTS_COLUMNS}) VALUES ('delete', {old}); END",
+        f"CREATE TRIGGER search_fts_update AFTER UPDATE OF title, tags, body, context "
+        f"ON {TABLE} BEGIN "
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {FTS_COLUMNS}) VALUES ('delete', {old}); "
+        f"INSERT INTO {FTS_TABLE}(rowid, {FTS_COLUMNS}) VALUES ({new}); END",
+    ]
+
+
+def empty_index() -> None:
+    """Empty the documents for a rebuild: the FTS table is dropped and made again empty (with
+    the current tokenizer), so 2 million rows are not deleted from it one trigger at a time."""
+    with connection.cursor() as cursor:
+        for trigger in ("search_fts_insert", "search_fts_delete", "search_fts_update"):
+            cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+        cursor.execute(f"DELETE FROM {TABLE}")
+        for statement in fts_schema_sql(conf.sqlite_tokenizer()):
+            cursor.execute(statement)
+
+
+USER_COLUMNS = "{title tags body context}"
+DIRECTORY = {Kind.PERSON, Kind.GROUP}
+
+
+def match_expression(request: SearchRequest) -> str | None:
+    """The MATCH text: user words in the text columns; people and groups by `kind` too."""
+    kinds = set(request.document_kinds)
+    words = None if request.query.match_all else f"{USER_COLUMNS} : ({request.query.fts5()})"
+    if kinds <= DIRECTORY:
+        family = "kind : (" + " OR ".join(f'"{k}"' for k in sorted(kinds)) + ")"
+        return f"{family} AND {words}" if words else family
+    return words
+
+
+def _snippet_columns() -> tuple[str, list]:
+    """highlight() and snippet() for the SELECT of a query that drives the FTS table."""
+    sql = (
+        f"highlight({FTS_TABLE}, 1, %s, %s), snippet({FTS_TABLE}, 3, %s, %s, '…', {SNIPPET_TOKENS})"
+    )
+    return sql, [START, STOP, START, STOP]
+
+
+def _snippets(ids: list[int], match: str | None, words: bool) -> dict[int, tuple[str, str]]:
+    """(title, body) with matches marked, for a page found without them (relevance, browse).
+
+    One lookup per id: FTS5 answers `MATCH ... AND rowid = ?` from the one document, where
+    `rowid IN (...)` would make it read every match.
+    """
+    if not ids:
+        return {}
+    if match is None or not words:
+        marks = ", ".join(["%s"] * len(ids))
+        sql = f"SELECT id, '', substr(body, 1, 300) FROM {TABLE} WHERE id IN ({marks})"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, ids)
+            return {row[0]: (row[1] or "", row[2] or "") for row in cursor.fetchall()}
+    columns, column_params = _snippet_columns()
+    sql = f"SELECT {columns} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = %s"
+    out = {}
+    with connection.cursor() as cursor:
+        for document_id in ids:
+            cursor.execute(sql, [*column_params, match, document_id])
+            row = cursor.fetchone()
+            if row:
+                out[document_id] = (row[0] or "", row[1] or "")
+    return out
+
+
+def _source(match: str | None) -> str:
+    if match is None:
+        return f"{TABLE}"
+    return f"{FTS_TABLE} JOIN {TABLE} ON {TABLE}.id = {FTS_TABLE}.rowid"
+
+
+def _counts(where: str, params: list, match: str | None) -> dict[str, int]:
+    """Permitted matches by kind, newest first, counting stops at COUNT_CAP."""
+    order = f"{FTS_TABLE}.rowid" if match else f"{TABLE}.id"
+    condition = f"{FTS_TABLE} MATCH %s AND {where}" if match else where
+    sql = (
+        f"SELECT kind, count(*) FROM (SELECT {TABLE}.kind AS kind FROM {_source(match)} "
+        f"WHERE {condition} ORDER BY {order} DESC LIMIT {COUNT_CAP}) GROUP BY kind"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [match, *params] if match else params)
+        return dict(cursor.fetchall())
+
+
+def search_sqlite(request: SearchRequest, where: str, params: list) -> SearchPage:
+    match = match_expression(request)
+    limit = request.limit
+    order = f"{FTS_TABLE}.rowid" if match else f"{TABLE}.id"
+    condition = f"{FTS_TABLE} MATCH %s AND {where}" if match else where
+    head = [match] if match else []
+    relevance = request.sort != SORT_NEWEST and not request.query.match_all
+    if not relevance:
+        after = ""
+        after_params: list = []
+        if request.after is not None:
+            after, after_params = f" AND {order} < %s", [request.after]
+        snippet_params: list = []
+        if match and not request.query.match_all:
+            columns, snippet_params = _snippet_columns()
+            snippet_sql = f", {columns}"
+        else:
+            snippet_sql = ", '', substr(" + TABLE + ".body, 1, 300)"
+        sql = (
+            f"SELECT {TABLE}.id, {TABLE}.kind, {TABLE}.object_id, NULL{snippet_sql} "
+            f"FROM {_source(match)} WHERE {condition}{after} ORDER BY {order} DESC LIMIT %s"
+        )
+        all_params = [*snippet_params, *head, *params, *after_params, limit + 1]
+    else:
+        # Relevance: bm25 over the newest candidates (all of them when the words are rare).
+        sql = (
+            f"SELECT c.id, c.kind, c.object_id, c.score FROM ("
+            f"SELECT {TABLE}.id AS id, {TABLE}.kind AS kind, {TABLE}.object_id AS object_id, "
+            f"{BM25} AS score FROM {_source(match)} WHERE {condition} "
+            f"ORDER BY {order} DESC LIMIT {RELEVANCE_CANDIDATES}) AS c "
+            f"ORDER BY c.score, c.id DESC LIMIT %s OFFSET %s"
+        )
+        all_params = [*head, *params, limit + 1, request.offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, all_params)
+        rows = cursor.fetchall()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if relevance:
+        snippets = _snippets([row[0] for row in rows], match, not request.query.match_all)
+    else:
+        snippets = {row[0]: (row[4] or "", row[5] or "") for row in rows}
+    hits = []
+    for row in rows:
+        title, body = snippets.get(row[0], ("", ""))
+        score = -row[3] if row[3] is not None else None
+        hits.append(hit(row[1], row[2], row[0], snippet=body, title=title, score=score))
+    counts = _counts(where, params, match) if request.with_counts else {}
+    return SearchPage(hits=hits, has_more=has_more, counts=counts)

@@ -1,0 +1,272 @@
+"""Read path of search: ask the backend, fall back, re-check, hydrate.
+
+`search(viewer=..., request=...)` asks the primary backend (the database, or Elasticsearch).
+If Elasticsearch cannot be reached, the database backend answers and the page says so.
+Whatever answered, the ids of the page are checked once more through the permission module
+(`visible_posts`, `visible_comments`, `visible_groups`, active staff for people) before
+anything is shown: an index is never trusted for access (STYLE.md rule 8).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+import permissions
+from feeds.models import Comment, Post
+from groups.models import Group
+from profiles.models import Profile
+
+from . import backends, snippets
+from .backends.base import (
+    COUNT_CAP,
+    RELEVANCE_MAX_OFFSET,
+    SORT_NEWEST,
+    SORT_RELEVANCE,
+    BackendUnavailable,
+    Hit,
+    SearchPage,
+    SearchRequest,
+)
+from .models import SearchDocument
+
+logger = logging.getLogger(__name__)
+Kind = SearchDocument.Kind
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def encode_cursor(*, sort: str, value: int) -> str:
+    raw = f"{'n' if sort == SORT_NEWEST else 'r'}{value}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, sort: str) -> int:
+    """The position a cursor points at; InvalidCursor if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor(_("This page link is broken: search again.")) from exc
+    prefix = "n" if sort == SORT_NEWEST else "r"
+    if len(raw) < 2 or raw[0] != prefix or not raw[1:].isdigit() or len(raw) > 20:
+        raise InvalidCursor(_("This page link is broken: search again."))
+    return int(raw[1:])
+
+
+@dataclass
+class Result:
+    """One hit, checked and ready to show."""
+
+    kind: str  # post, comment, person, group
+    obj: object
+    url: str
+    title: str
+    snippet: SafeString
+    title_snippet: SafeString
+    created: datetime | None
+    raw_snippet: str = ""
+
+
+@dataclass
+class Results:
+    results: list[Result]  # the page: posts and comments, or the one kind asked for
+    counts: dict[str, int]  # by filter kind: post (posts and comments), person, group
+    capped: bool  # a count stopped at COUNT_CAP
+    has_more: bool
+    next_cursor: str | None
+    backend: str
+    notice: str = ""
+    people: list[Result] = field(default_factory=list)  # "everything", first page: the best few
+    groups: list[Result] = field(default_factory=list)
+    dropped: int = 0  # hits the re-check removed (a stale index); for logs and tests
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def facets(self) -> list[tuple[str, int, bool]]:
+        """(kind, count, capped) for each kind with results, in a stable order."""
+        order = [Kind.POST, Kind.PERSON, Kind.GROUP]
+        return [(k, self.counts[k], self.counts[k] >= COUNT_CAP) for k in order if k in self.counts]
+
+
+SIDE_LIST_SIZE = 3
+
+
+class _Searcher:
+    """Runs the backend calls of one search, falling back to the database once if needed."""
+
+    def __init__(self, viewer):
+        self.viewer = viewer
+        self.notice = ""
+        self.backend = backends.primary_backend()
+
+    def run(self, request: SearchRequest) -> SearchPage:
+        if not request.document_kinds:
+            return SearchPage(hits=[], has_more=False, counts={}, backend=self.backend.name)
+        try:
+            return self.backend.search(request, viewer=self.viewer)
+        except BackendUnavailable as exc:
+            logger.warning("search falls back to the database backend: %s", exc)
+            self.backend = backends.database_backend()
+            self.notice = _(
+                "The full search service is not answering, so these results come from the "
+                "built-in search. They may be ordered a little differently."
+            )
+            return self.backend.search(request, viewer=self.viewer)
+
+
+def search(*, viewer, request: SearchRequest) -> Results:
+    """The page of `request` that `viewer` may see.
+
+    With no kind chosen, the page lists posts and comments, and the first page also shows
+    the few best-matching people and groups (each side list links to its own search).
+    """
+    searcher = _Searcher(viewer)
+    first_page = request.after is None and request.offset == 0
+    request = replace(request, with_counts=first_page)
+    side: dict[str, SearchPage] = {}
+    if request.kinds:
+        page = searcher.run(request)
+    else:
+        page = searcher.run(replace(request, kinds=(Kind.POST,)))
+        if first_page:
+            for kind in (Kind.PERSON, Kind.GROUP):
+                side[kind] = searcher.run(
+                    replace(
+                        request,
+                        kinds=(kind,),
+                        limit=SIDE_LIST_SIZE,
+                        sort=SORT_RELEVANCE if not request.query.match_all else SORT_NEWEST,
+                    )
+                )
+    results, dropped = _checked(page, viewer=viewer)
+    side_results = {kind: _checked(p, viewer=viewer) for kind, p in side.items()}
+    dropped += sum(d for _r, d in side_results.values())
+    if dropped:
+        logger.info("search: %d hits removed by the permission re-check", dropped)
+    next_cursor = None
+    if page.has_more and page.hits:
+        if request.sort == SORT_NEWEST or request.query.match_all:
+            next_cursor = encode_cursor(sort=SORT_NEWEST, value=page.hits[-1].seq)
+        elif request.offset + len(page.hits) < RELEVANCE_MAX_OFFSET:
+            next_cursor = encode_cursor(sort=request.sort, value=request.offset + len(page.hits))
+    counts: dict[str, int] = {}
+    for p in (page, *side.values()):
+        for kind, n in p.counts.items():
+            public = Kind.POST if kind == Kind.COMMENT else kind
+            counts[public] = min(COUNT_CAP, counts.get(public, 0) + n)
+    return Results(
+        results=results,
+        counts=counts,
+        capped=any(n >= COUNT_CAP for n in counts.values()),
+        has_more=page.has_more,
+        next_cursor=next_cursor,
+        backend=searcher.backend.name,
+        notice=searcher.notice,
+        people=side_results.get(Kind.PERSON, ([], 0))[0],
+        groups=side_results.get(Kind.GROUP, ([], 0))[0],
+        dropped=dropped,
+    )
+
+
+def _ids(hits: list[Hit], kind: str) -> list[int]:
+    return [h.object_id for h in hits if h.kind == kind]
+
+
+def _checked(page: SearchPage, *, viewer) -> tuple[list[Result], int]:
+    """Keep the hits the permission module allows, with their objects loaded."""
+    hits = page.hits
+    objects: dict[tuple[str, int], object] = {}
+    if ids := _ids(hits, Kind.POST):
+        for post in (
+            permissions.visible_posts(viewer)
+            .filter(pk__in=ids)
+            .select_related("author__profile", "group", "agency")
+        ):
+            objects[(Kind.POST, post.pk)] = post
+    if ids := _ids(hits, Kind.COMMENT):
+        # visible_comments(viewer), in two steps: its `post__in=visible_posts(...)` sub-query
+        # reads every visible post on SQLite, while these ids need only their own posts.
+        comments = list(
+            Comment.objects.filter(pk__in=ids, deleted__isnull=True).select_related(
+                "author__profile", "post__group", "post__author__profile"
+            )
+        )
+        readable = set(
+            permissions.visible_posts(viewer)
+            .filter(pk__in={c.post_id for c in comments})
+            .values_list("pk", flat=True)
+        )
+        for comment in comments:
+            if comment.post_id in readable:
+                objects[(Kind.COMMENT, comment.pk)] = comment
+    if ids := _ids(hits, Kind.GROUP):
+        for group in permissions.visible_groups(viewer).filter(pk__in=ids):
+            objects[(Kind.GROUP, group.pk)] = group
+    if (ids := _ids(hits, Kind.PERSON)) and permissions.can_view_profiles(viewer):
+        for profile in Profile.objects.filter(pk__in=ids, user__is_active=True).select_related(
+            "user", "agency", "department"
+        ):
+            objects[(Kind.PERSON, profile.pk)] = profile
+    results = []
+    for hit in hits:
+        obj = objects.get((hit.kind, hit.object_id))
+        if obj is not None:
+            results.append(_result(hit, obj))
+    return results, len(hits) - len(results)
+
+
+def _author_name(user) -> str:
+    profile = getattr(user, "profile", None)
+    return profile.display_name if profile else user.get_username()
+
+
+def _result(hit: Hit, obj) -> Result:
+    body = hit.snippet
+    if isinstance(obj, Post):
+        where = (
+            obj.group.name
+            if obj.group
+            else (obj.agency.name if obj.audience == "agency" and obj.agency else "")
+        )
+        title = (
+            _("%(author)s in %(place)s") % {"author": _author_name(obj.author), "place": where}
+            if where
+            else _author_name(obj.author)
+        )
+        url, created = obj.get_absolute_url(), obj.created
+        body = body or snippets.shorten(obj.body)
+    elif isinstance(obj, Comment):
+        title = _("%(author)s commented on a post by %(post_author)s") % {
+            "author": _author_name(obj.author),
+            "post_author": _author_name(obj.post.author),
+        }
+        url, created = f"{obj.post.get_absolute_url()}#comment-{obj.pk}", obj.created
+        body = body or snippets.shorten(obj.body)
+    elif isinstance(obj, Group):
+        title, url, created = obj.name, obj.get_absolute_url(), obj.created
+        body = body or snippets.shorten(obj.description)
+    else:  # Profile
+        title, url, created = obj.display_name, obj.get_absolute_url(), None
+        details = [obj.job_title, obj.agency.name if obj.agency else ""]
+        body = body or " · ".join(d for d in details if d)
+    return Result(
+        kind=hit.kind,
+        obj=obj,
+        url=url,
+        title=title,
+        snippet=snippets.render(body),
+        title_snippet=snippets.render(hit.title_snippet) if hit.title_snippet else SafeString(""),
+        created=created,
+        raw_snippet=body,
+    )

@@ -1,0 +1,26 @@
+"""Small helpers for the search tests."""
+
+from __future__ import annotations
+
+from search import query, selectors
+from search.backends.base import SORT_NEWEST, SearchRequest
+
+
+def request(text: str = "", **options) -> SearchRequest:
+    options.setdefault("sort", SORT_NEWEST)
+    return SearchRequest(query=query.parse(text), **options)
+
+
+def search(viewer, text: str = "", **options) -> selectors.Results:
+    return selectors.search(viewer=viewer, request=request(text, **options))
+
+
+def found(viewer, text: str = "", **options) -> set[tuple[str, int]]:
+    """(kind, id) of everything the viewer's search shows: the page and the side lists."""
+    results = search(viewer, text, **options)
+    every = [*results.results, *results.people, *results.groups]
+    return {(r.kind, r.obj.pk) for r in every}
+
+
+def post_ids(viewer, text: str = "", **options) -> set[int]:
+    return {pk for kind, pk in found(viewer, text, **options) if kind == "post"}
