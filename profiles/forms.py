@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import selectors
+from . import actions, selectors
 from .models import Agency, Department, Profile
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
@@ -171,6 +171,12 @@ class ProfileForm(forms.Form):
         field.choices = [("", _("None"))] + sorted(
             ((d.pk, d.path) for d in field.queryset), key=lambda option: option[1].casefold()
         )
+        # What the agency directory keeps up to date is shown, read-only: a value typed here
+        # would be overwritten at the next sync or sign-in.
+        self.directory_managed = sorted(actions.managed_fields(profile) & set(self.fields))
+        for name in self.directory_managed:
+            self.fields[name].disabled = True
+            self.fields[name].help_text = _("Kept up to date from your agency directory.")
 
     @staticmethod
     def initial_for(profile: Profile) -> dict:

@@ -312,7 +312,7 @@ def start_directory(rundir: Path):
     try:
         from slapdtest import SlapdObject
     except ImportError:
-        skip_or_fail("python-ldap is not installed (pip install -e .[test])")
+        skip_or_fail("python-ldap is not installed (pip install -e .[ldap-tests])")
     sbin = shutil.which("slapd") or shutil.which("slapd", path="/usr/sbin:/usr/local/sbin")
     if sbin is None or shutil.which("ldapadd") is None:
         skip_or_fail("OpenLDAP is not installed (apt-get install slapd ldap-utils)")
