@@ -66,6 +66,8 @@ def test(pytest_args: list[str]) -> None:
     ensure_venv("test")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     manage("makemigrations", "--check", "--dry-run", "--verbosity", "1")
+    if not any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        pytest_args = ["-n", "auto", *pytest_args]  # one worker per core (pytest-xdist)
     sh(PYTHON, "-m", "pytest", *pytest_args, env=env)
 
 
