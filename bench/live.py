@@ -84,6 +84,7 @@ def percentiles(values: list[float]) -> dict:
 
     return {
         "n": len(ordered),
+        "min": round(ordered[0], 2),
         "p50": round(at(0.50), 2),
         "p95": round(at(0.95), 2),
         "p99": round(at(0.99), 2),
@@ -484,8 +485,9 @@ def build_world() -> dict:
     }
 
 
-def post_once(world: dict, kind: str, n: int, *, publish: bool = True) -> tuple[int, int]:
-    """Write a post as a request would; returns (post id, commit time in ns)."""
+def post_once(world: dict, kind: str, n: int, *, publish: bool = True) -> tuple[int, int, int]:
+    """Write a post as a request would; returns (post id, commit time, time the publisher
+    returned), in ns: the publisher runs in the on-commit hooks, after ours."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import transaction
@@ -509,7 +511,7 @@ def post_once(world: dict, kind: str, n: int, *, publish: bool = True) -> tuple[
                 post = create_post(author=author, body=body)
     finally:
         settings.REALTIME_PUBLISHER = saved
-    return post.pk, stamp["t"]
+    return post.pk, stamp["t"], time.monotonic_ns()
 
 
 # --- the measurements ------------------------------------------------------------------------
@@ -540,7 +542,8 @@ class Bench:
             "DEBUG": "false",
             "SECRET_KEY": "live-bench-only-secret-key-0123456789-abcdefghijklmnopq",
             "LOG_LEVEL": "WARNING",
-            "CONN_MAX_AGE": "60",  # persistent database connections, as production should
+            # 0, as settings.py ships: each handshake's database work opens its connection.
+            "CONN_MAX_AGE": str(args.conn_max_age),
             "OUTBOX_DRAIN_INLINE": "false",
             "STATIC_ROOT": str(self.workdir / "static"),
             "MEDIA_ROOT": str(self.workdir / "media"),
@@ -580,13 +583,14 @@ class Bench:
         self.bare_seq = BARE_IDS
         try:
             sizes = args.sizes
-            self.results["designs"]["daphne"] = await self.design(
-                "daphne", sizes, per_user=True, storm=True
-            )
-            self.results["designs"]["uvicorn"] = await self.design("uvicorn", sizes, storm=True)
-            if 1000 in sizes and not args.skip_alternatives:
-                self.results["designs"]["pubsub"] = await self.design("pubsub", [1000])
-                self.results["designs"]["naive"] = await self.design("naive", [1000])
+            for design in args.designs:
+                if design in ("daphne", "uvicorn"):
+                    per_user = design == "daphne"
+                    self.results["designs"][design] = await self.design(
+                        design, sizes, per_user=per_user
+                    )
+                elif 1000 in sizes:  # the alternatives, at 1,000 sockets
+                    self.results["designs"][design] = await self.design(design, [1000])
         finally:
             self.clients.stop()
         return self.results
@@ -595,7 +599,7 @@ class Bench:
         """A card as big as the ones Agora sends, for the baseline's messages."""
         from feeds import realtime
 
-        post_id, _t = post_once(self.world, "everyone", 0, publish=False)
+        post_id, _t, _sent = post_once(self.world, "everyone", 0, publish=False)
         message = realtime.build_message("post.created", post_id)
         return json.loads(message["text"]["en"])["html"]
 
@@ -647,7 +651,7 @@ class Bench:
         channel_layers.set("default", layer)
         self.layer = layer
 
-    async def design(self, design: str, sizes: list[int], *, per_user=False, storm=False):
+    async def design(self, design: str, sizes: list[int], *, per_user=False):
         print(f"== {design}", flush=True)
         self.redis.flush()
         self.use_layer(design)
@@ -688,13 +692,16 @@ class Bench:
         }
         followers = min(FOLLOWERS, size)
         samples: dict[str, list[float]] = defaultdict(list)
+        publishing: dict[str, list[float]] = defaultdict(list)  # commit -> publisher returned
         lost: dict[str, int] = defaultdict(int)
         sent: dict[str, int] = defaultdict(int)
         scenarios = ["broadcast", "bare", "followers"] + (["per_user"] if per_user else [])
         await self.clients.ask("reset")
         for n in range(self.args.warmup + self.args.rounds):
             for scenario in scenarios:
-                message_id, committed, expected = await self.send(scenario, n, size, followers)
+                message_id, committed, sent_at, expected = await self.send(
+                    scenario, n, size, followers
+                )
                 counts = await self.clients.wait_for([message_id], {message_id: expected})
                 times = (await self.clients.collect([message_id]))[message_id]
                 if n < self.args.warmup:
@@ -703,11 +710,13 @@ class Bench:
                 if counts.get(message_id, 0) != expected:
                     lost[scenario] += abs(expected - counts.get(message_id, 0))
                 samples[scenario].extend((t - committed) / 1e6 for t in times)
+                publishing[scenario].append((sent_at - committed) / 1e6)
                 await asyncio.sleep(self.args.pause)
         stats = {scenario: percentiles(values) for scenario, values in samples.items()}
         for scenario in scenarios:
             stats[scenario]["sent"] = sent[scenario]
             stats[scenario]["lost"] = lost[scenario]
+            stats[scenario]["publish"] = percentiles(publishing[scenario])
         if any(lost.values()):
             self.results["notes"].append(f"{design} at {size}: deliveries missing {dict(lost)}")
         ratio = stats["broadcast"]["p95"] / stats["bare"]["p95"] if stats["bare"]["p95"] else 0
@@ -737,23 +746,23 @@ class Bench:
             data = json.dumps({**event, "html": self.bare_html})
             committed = time.monotonic_ns()
             await asyncio.to_thread(self.redis.client.publish, BARE_CHANNEL, data)
-            return self.bare_seq, committed, size
+            return self.bare_seq, committed, time.monotonic_ns(), size
         if scenario == "broadcast":
-            post_id, committed = await self.sync(post_once)(self.world, "broadcast", n)
-            return post_id, committed, size
+            post_id, committed, sent = await self.sync(post_once)(self.world, "broadcast", n)
+            return post_id, committed, sent, size
         if scenario == "followers":
-            post_id, committed = await self.sync(post_once)(self.world, "everyone", n)
-            return post_id, committed, followers
+            post_id, committed, sent = await self.sync(post_once)(self.world, "everyone", n)
+            return post_id, committed, sent, followers
         # per_user: the alternative design, one send per follower's own stream
-        post_id, committed = await self.sync(self._per_user)(n, followers)
-        return post_id, committed, followers
+        post_id, committed, sent = await self.sync(self._per_user)(n, followers)
+        return post_id, committed, sent, followers
 
-    def _per_user(self, n: int, followers: int) -> tuple[int, int]:
+    def _per_user(self, n: int, followers: int) -> tuple[int, int, int]:
         from asgiref.sync import async_to_sync
 
         from feeds import realtime
 
-        post_id, committed = post_once(self.world, "everyone", n, publish=False)
+        post_id, committed, _sent = post_once(self.world, "everyone", n, publish=False)
         message = realtime.build_message("post.created", post_id)
         targets = self.world["users"][:followers]
 
@@ -769,7 +778,7 @@ class Bench:
                 )
 
         async_to_sync(fan_out)()
-        return post_id, committed
+        return post_id, committed, time.monotonic_ns()
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -826,6 +835,22 @@ def render(results: dict) -> str:
             )
     lines += [
         "",
+        "Of that, publishing (commit -> the publisher's send returned: loading the post, "
+        "rendering its card in each language, one channel-layer send), p50 / p95 ms: "
+        + "; ".join(
+            f"{design} {int(size):,}: {r['latency_ms']['broadcast']['publish']['p50']:.1f} / "
+            f"{r['latency_ms']['broadcast']['publish']['p95']:.1f}"
+            for design, data in results["designs"].items()
+            for size, r in data["sizes"].items()
+        )
+        + ". First socket served (min latency), broadcast: "
+        + "; ".join(
+            f"{design} {int(size):,}: {r['latency_ms']['broadcast']['min']:.1f}"
+            for design, data in results["designs"].items()
+            for size, r in data["sizes"].items()
+        )
+        + " ms.",
+        "",
         "Designs: **daphne** and **uvicorn** serve `intranet.asgi` as shipped (one channel per "
         "process, local fan-out of pre-encoded text); **pubsub** is the same hub on "
         "RedisPubSubChannelLayer; **naive** is the textbook consumer with a channel per "
@@ -856,13 +881,26 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between messages")
     parser.add_argument("--database-url", help=f"default: {PG_URL} if it answers, else SQLite")
-    parser.add_argument("--skip-alternatives", action="store_true")
+    parser.add_argument(
+        "--designs",
+        nargs="+",
+        choices=["daphne", "uvicorn", "pubsub", "naive"],
+        default=["daphne", "uvicorn", "pubsub", "naive"],
+        help="pubsub and naive (designs Agora does not ship) run at 1,000 sockets only",
+    )
     parser.add_argument(
         "--daphne-connect-timeout",
         type=int,
         default=30,
         help="daphne's --websocket_connect_timeout (its default, 5 s, resets handshakes "
         "queued behind a storm on a busy machine)",
+    )
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=0,
+        help="CONN_MAX_AGE for the servers (socket consumers run their queries in one thread, "
+        "so a persistent connection is reused by every handshake)",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/BENCHMARKS.md")
     parser.add_argument("--json", help="also write the results here")

@@ -61,7 +61,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.watched: dict[int, None] = {}  # insertion-ordered set of post ids
         if self.feed == "post":
             self.watch([self.feed_id])
-        state = await database_sync_to_async(selectors.live_state)(user=user)
+        state = self.scope.get("live_state")  # read with the person by intranet.ws_auth
+        if state is None:
+            state = await database_sync_to_async(selectors.live_state)(user=user)
         if not state.streams:
             await self.close()
             return

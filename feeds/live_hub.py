@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 JOIN_BATCH = 64  # group joins in flight at once (the Redis pool must allow more than this)
 GROUP_REFRESH_SECONDS = 3600  # re-join groups well before the layer's group expiry
 MAX_BACKOFF = 10.0
+YIELD_EVERY = 100  # sockets written between two turns of the event loop
 
 
 class Hub:
@@ -264,9 +265,13 @@ class Hub:
             if not sockets:
                 return
             meta, texts = message["meta"], message["text"]
-            for socket in tuple(sockets):
+            for n, socket in enumerate(tuple(sockets), 1):
                 if socket.wants(meta):
                     await socket.push(texts)
+                if n % YIELD_EVERY == 0:
+                    # Let the server flush what it buffered (daphne writes on the next turn
+                    # of the loop) and keep handshakes and pings going during a big fan-out.
+                    await asyncio.sleep(0)
         elif kind == "live.state":
             state = LiveState.from_message(message["state"])
             for socket in tuple(self.by_user.get(state.user_id, ())):

@@ -95,7 +95,7 @@ class SearchQuerySerializer(QuerySerializer):
 
 class SearchResultSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="post, comment, person or group")
-    id = serializers.IntegerField(source="obj.pk")
+    id = serializers.IntegerField(source="pk")
     url = serializers.SerializerMethodField()
     title = serializers.CharField()
     snippet_html = serializers.CharField(

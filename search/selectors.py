@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -66,7 +67,7 @@ class Result:
     """One hit, checked and ready to show."""
 
     kind: str  # post, comment, person, group
-    obj: object
+    pk: int  # the post's, comment's, profile's or group's id
     url: str
     title: str
     snippet: SafeString
@@ -183,90 +184,140 @@ def _ids(hits: list[Hit], kind: str) -> list[int]:
     return [h.object_id for h in hits if h.kind == kind]
 
 
+_POST_FIELDS = (
+    "pk", "created", "body", "audience", "author__username", "author__profile__display_name",
+    "group__name", "agency__name",
+)  # fmt: skip
+_COMMENT_FIELDS = (
+    "pk", "post_id", "created", "body", "author__username", "author__profile__display_name",
+)  # fmt: skip
+
+
 def _checked(page: SearchPage, *, viewer) -> tuple[list[Result], int]:
-    """Keep the hits the permission module allows, with their objects loaded."""
+    """Keep the hits the permission module allows, with what a result shows loaded.
+
+    Posts: `visible_posts(viewer)`. Comments: not deleted, and their post in
+    `visible_posts(viewer)` (the rule of `visible_comments`, asked in the same query as the
+    posts: its own form reads every visible post on SQLite). Groups: `visible_groups`.
+    People: active staff, for a viewer who `can_view_profiles`. Rows come as values (no
+    model instances): a results page needs a handful of fields.
+    """
     hits = page.hits
-    objects: dict[tuple[str, int], object] = {}
-    if ids := _ids(hits, Kind.POST):
-        for post in (
-            permissions.visible_posts(viewer)
-            .filter(pk__in=ids)
-            .select_related("author__profile", "group", "agency")
-        ):
-            objects[(Kind.POST, post.pk)] = post
+    found: dict[tuple[str, int], Result] = {}
+    comments = []
     if ids := _ids(hits, Kind.COMMENT):
-        # visible_comments(viewer), in two steps: its `post__in=visible_posts(...)` sub-query
-        # reads every visible post on SQLite, while these ids need only their own posts.
         comments = list(
-            Comment.objects.filter(pk__in=ids, deleted__isnull=True).select_related(
-                "author__profile", "post__group", "post__author__profile"
-            )
+            Comment.objects.filter(pk__in=ids, deleted__isnull=True)
+            .order_by()
+            .values(*_COMMENT_FIELDS)
         )
-        readable = set(
-            permissions.visible_posts(viewer)
-            .filter(pk__in={c.post_id for c in comments})
-            .values_list("pk", flat=True)
-        )
-        for comment in comments:
-            if comment.post_id in readable:
-                objects[(Kind.COMMENT, comment.pk)] = comment
+    post_ids = set(_ids(hits, Kind.POST)) | {c["post_id"] for c in comments}
+    posts: dict[int, dict] = {}
+    if post_ids:
+        posts = {
+            row["pk"]: row
+            for row in permissions.visible_posts(viewer)
+            .filter(pk__in=post_ids)
+            .order_by()
+            .values(*_POST_FIELDS)
+        }
+    by_id = {(h.kind, h.object_id): h for h in hits}
+    for post_id in _ids(hits, Kind.POST):
+        if post_id in posts:
+            found[(Kind.POST, post_id)] = _post_result(by_id[(Kind.POST, post_id)], posts[post_id])
+    for row in comments:
+        post = posts.get(row["post_id"])
+        if post is not None:
+            hit = by_id[(Kind.COMMENT, row["pk"])]
+            found[(Kind.COMMENT, row["pk"])] = _comment_result(hit, row, post)
     if ids := _ids(hits, Kind.GROUP):
-        for group in permissions.visible_groups(viewer).filter(pk__in=ids):
-            objects[(Kind.GROUP, group.pk)] = group
+        for group in permissions.visible_groups(viewer).filter(pk__in=ids).order_by():
+            found[(Kind.GROUP, group.pk)] = _group_result(by_id[(Kind.GROUP, group.pk)], group)
     if (ids := _ids(hits, Kind.PERSON)) and permissions.can_view_profiles(viewer):
-        for profile in Profile.objects.filter(pk__in=ids, user__is_active=True).select_related(
-            "user", "agency", "department"
-        ):
-            objects[(Kind.PERSON, profile.pk)] = profile
-    results = []
-    for hit in hits:
-        obj = objects.get((hit.kind, hit.object_id))
-        if obj is not None:
-            results.append(_result(hit, obj))
+        people = (
+            Profile.objects.filter(pk__in=ids, user__is_active=True)
+            .select_related("user", "agency")
+            .order_by()
+        )
+        for profile in people:
+            found[(Kind.PERSON, profile.pk)] = _person_result(
+                by_id[(Kind.PERSON, profile.pk)], profile
+            )
+    results = [found[key] for key in ((h.kind, h.object_id) for h in hits) if key in found]
     return results, len(hits) - len(results)
 
 
-def _author_name(user) -> str:
-    profile = getattr(user, "profile", None)
-    return profile.display_name if profile else user.get_username()
+def _name(row: dict, prefix: str = "author__") -> str:
+    return row[f"{prefix}profile__display_name"] or row[f"{prefix}username"]
 
 
-def _result(hit: Hit, obj) -> Result:
-    body = hit.snippet
-    if isinstance(obj, Post):
-        where = (
-            obj.group.name
-            if obj.group
-            else (obj.agency.name if obj.audience == "agency" and obj.agency else "")
-        )
-        title = (
-            _("%(author)s in %(place)s") % {"author": _author_name(obj.author), "place": where}
-            if where
-            else _author_name(obj.author)
-        )
-        url, created = obj.get_absolute_url(), obj.created
-        body = body or snippets.shorten(obj.body)
-    elif isinstance(obj, Comment):
-        title = _("%(author)s commented on a post by %(post_author)s") % {
-            "author": _author_name(obj.author),
-            "post_author": _author_name(obj.post.author),
-        }
-        url, created = f"{obj.post.get_absolute_url()}#comment-{obj.pk}", obj.created
-        body = body or snippets.shorten(obj.body)
-    elif isinstance(obj, Group):
-        title, url, created = obj.name, obj.get_absolute_url(), obj.created
-        body = body or snippets.shorten(obj.description)
-    else:  # Profile
-        title, url, created = obj.display_name, obj.get_absolute_url(), None
-        details = [obj.job_title, obj.agency.name if obj.agency else ""]
-        body = body or " · ".join(d for d in details if d)
+def _make(hit: Hit, *, kind, pk, url, title, body, created) -> Result:
+    text = hit.snippet or body
     return Result(
-        kind=hit.kind,
-        obj=obj,
+        kind=kind,
+        pk=pk,
         url=url,
         title=title,
-        snippet=snippets.render(body),
+        snippet=snippets.render(text),
         title_snippet=snippets.render(hit.title_snippet) if hit.title_snippet else SafeString(""),
         created=created,
-        raw_snippet=body,
+        raw_snippet=text,
+    )
+
+
+def _post_result(hit: Hit, row: dict) -> Result:
+    place = row["group__name"] or (
+        row["agency__name"] if row["audience"] == Post.Audience.AGENCY else ""
+    )
+    author = _name(row)
+    title = _("%(author)s in %(place)s") % {"author": author, "place": place} if place else author
+    return _make(
+        hit,
+        kind=Kind.POST,
+        pk=row["pk"],
+        url=reverse("feeds:post", args=[row["pk"]]),
+        title=title,
+        body=snippets.shorten(row["body"]),
+        created=row["created"],
+    )
+
+
+def _comment_result(hit: Hit, row: dict, post: dict) -> Result:
+    title = _("%(author)s commented on a post by %(post_author)s") % {
+        "author": _name(row),
+        "post_author": _name(post),
+    }
+    return _make(
+        hit,
+        kind=Kind.COMMENT,
+        pk=row["pk"],
+        url=reverse("feeds:post", args=[row["post_id"]]) + f"#comment-{row['pk']}",
+        title=title,
+        body=snippets.shorten(row["body"]),
+        created=row["created"],
+    )
+
+
+def _group_result(hit: Hit, group: Group) -> Result:
+    return _make(
+        hit,
+        kind=Kind.GROUP,
+        pk=group.pk,
+        url=group.get_absolute_url(),
+        title=group.name,
+        body=snippets.shorten(group.description),
+        created=group.created,
+    )
+
+
+def _person_result(hit: Hit, profile: Profile) -> Result:
+    details = [profile.job_title, profile.agency.name if profile.agency else ""]
+    return _make(
+        hit,
+        kind=Kind.PERSON,
+        pk=profile.pk,
+        url=profile.get_absolute_url(),
+        title=profile.display_name,
+        body=" · ".join(d for d in details if d),
+        created=None,
     )

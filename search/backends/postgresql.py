@@ -33,7 +33,9 @@ rows only.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import connection
 
@@ -47,6 +49,8 @@ Kind = SearchDocument.Kind
 WALK_DOCS = 3000
 RARE_MATCHES = 400  # one GIN query for the rest when it should hold at most this many matches
 SAFETY = 1.5  # windows are sized for this many times the hits still missing
+VISIBLE_SHARE = 0.6  # assumed share of matches a viewer may see, to price a GIN window
+FILTER_SHARE = 0.05  # assumed share of documents an agency, group or author filter keeps
 # Cost model (µs), measured on the benchmark machine (docs/BENCHMARKS.md).
 WALK_US = 0.5  # test one document during a walk
 PAGE_US = 12.0  # read one matching document found through the GIN index
@@ -71,6 +75,9 @@ class _Query:
     allowed: str  # the permission, as a boolean expression (a sub-plan per row)
     allowed_params: list
     rank: bool = False
+    indexed_filter: bool = False  # agency, group or author: walks use that (x, id) index
+    low_id: int | None = None  # date filters, as id bounds
+    high_id: int | None = None
 
     def select(self) -> tuple[str, list]:
         sql = f"{TABLE}.id, {TABLE}.kind, {TABLE}.object_id"
@@ -114,7 +121,9 @@ def _execute(sql: str, params: list, *, plan: dict[str, str] | None = None) -> l
         return cursor.fetchall()
 
 
-# A walk is a backward scan of the primary key and nothing else.
+# What the outer query of a GIN search needs of each match (the permission reads the ids).
+CANDIDATE_COLUMNS = "id, kind, object_id, post_id, author_id, group_id, vector"
+# A walk is a backward scan of an index on id (the primary key, or a filter's (x, id)).
 WALK_PLAN = {"enable_bitmapscan": "off", "enable_seqscan": "off", "enable_sort": "off"}
 # A window goes through bitmaps (GIN, BRIN on id), never a plain index scan that tests rows.
 WINDOW_PLAN = {"enable_indexscan": "off", "enable_seqscan": "off"}
@@ -123,29 +132,36 @@ WINDOW_PLAN = {"enable_indexscan": "off", "enable_seqscan": "off"}
 def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
     """Newest matches the viewer may see with lo <= id < hi, testing each document in turn.
 
-    The inner query walks the window in id order with a LIMIT, so no condition can be pushed
-    into it: whatever the statistics say, the plan is a backward primary-key scan that stops
-    as soon as `want` rows have passed the words, the filters and the permission.
+    The inner query walks the window (and the filters) in id order with a LIMIT, so nothing
+    outside can be pushed into it: the plan is a backward scan of an index on id (the primary
+    key, or an agency, group or author (x, id) index when that filter is given) that stops as
+    soon as `want` rows have passed the words and the permission.
     """
     select, select_params = query.select()
     upper = " AND id < %s" if hi is not None else ""
-    window = f"SELECT * FROM {TABLE} WHERE id >= %s{upper} ORDER BY id DESC LIMIT %s"
+    window = (
+        f"SELECT * FROM {TABLE} WHERE id >= %s{upper} AND {query.filters} ORDER BY id DESC LIMIT %s"
+    )
     sql = (
         f"SELECT {select} FROM ({window}) AS {TABLE} "
-        f"WHERE ts_match_vq({TABLE}.vector, {TSQUERY}) AND {query.filters} "
+        f"WHERE ts_match_vq({TABLE}.vector, {TSQUERY}) "
         f"AND ({query.allowed}) IS TRUE ORDER BY id DESC LIMIT %s"
     )
     size = (hi - lo) if hi is not None else WALK_DOCS * 4
-    params = [*select_params, lo, *([hi] if hi is not None else []), max(size, 1), *query.words]
-    return _execute(
-        sql, [*params, *query.filter_params, *query.allowed_params, want], plan=WALK_PLAN
-    )
+    params = [
+        *select_params, lo, *([hi] if hi is not None else []), *query.filter_params,
+        max(size, 1), *query.words, *query.allowed_params, want,
+    ]  # fmt: skip
+    return _execute(sql, params, plan=WALK_PLAN)
 
 
-def _indexed(query: _Query, lo: int | None, hi: int | None) -> tuple[list, int]:
-    """Every match with lo <= id < hi through the GIN index (no ORDER BY: nothing to flip to).
+def _indexed(query: _Query, lo: int | None, hi: int | None, want: int) -> tuple[list, bool]:
+    """The newest `want` visible matches with lo <= id < hi, found through the GIN index.
 
-    Returns the ones the viewer may see, newest first, and how many matched in all.
+    The inner query has no LIMIT an index could serve and an OFFSET 0 fence, so it is a
+    bitmap scan (GIN, ANDed with the BRIN index on id for a window) that sorts its matches;
+    the permission is then asked of them newest first, only until `want` have passed.
+    Returns the rows and whether every match in the range was looked at.
     """
     select, select_params = query.select()
     bounds, bound_params = "", []
@@ -153,35 +169,45 @@ def _indexed(query: _Query, lo: int | None, hi: int | None) -> tuple[list, int]:
         bounds, bound_params = bounds + " AND id >= %s", [*bound_params, lo]
     if hi is not None:
         bounds, bound_params = bounds + " AND id < %s", [*bound_params, hi]
+    inner = (
+        f"SELECT {CANDIDATE_COLUMNS} FROM {TABLE} "
+        f"WHERE {TABLE}.vector @@ {TSQUERY}{bounds} AND {query.filters} "
+        f"ORDER BY id DESC OFFSET 0"
+    )
     sql = (
-        f"SELECT {select}, ({query.allowed}) IS TRUE FROM {TABLE} "
-        f"WHERE {TABLE}.vector @@ {TSQUERY}{bounds} AND {query.filters}"
+        f"SELECT {select} FROM ({inner}) AS {TABLE} "
+        f"WHERE ({query.allowed}) IS TRUE ORDER BY id DESC LIMIT %s"
     )
     rows = _execute(
         sql,
-        [*select_params, *query.allowed_params, *query.words, *bound_params, *query.filter_params],
+        [
+            *select_params, *query.words, *bound_params, *query.filter_params,
+            *query.allowed_params, want + 1,
+        ],
         plan=WINDOW_PLAN,
-    )
-    visible = sorted((row[:4] for row in rows if row[4]), key=lambda r: -r[0])
-    return visible, len(rows)
+    )  # fmt: skip
+    return rows[:want], len(rows) <= want
+
+
+_RANGE_TTL = 5.0
+_range_cache: dict[str, tuple[float, tuple[int, int] | None]] = {}
 
 
 def _id_range() -> tuple[int, int] | None:
+    """(min id, max id), remembered for a few seconds.
+
+    A stale value is harmless: the first window has no upper bound (documents indexed since
+    are walked too), and a stale minimum only makes the last GIN query cover what it would.
+    """
+    key = connection.settings_dict["NAME"]
+    now = time.monotonic()
+    cached = _range_cache.get(key)
+    if cached and now - cached[0] < _RANGE_TTL:
+        return cached[1]
     row = _execute(f"SELECT min(id), max(id) FROM {TABLE}", [])[0]
-    return None if row[0] is None else (row[0], row[1])
-
-
-def _posting_estimate(query: _Query) -> float:
-    """The planner's estimate of all matches (used only to price a GIN window)."""
-    rows = _execute(
-        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {TABLE} WHERE vector @@ {TSQUERY}", query.words
-    )
-    plan = rows[0][0]
-    if isinstance(plan, str):
-        import json
-
-        plan = json.loads(plan)
-    return float(plan[0]["Plan"]["Plan Rows"])
+    value = None if row[0] is None else (row[0], row[1])
+    _range_cache[key] = (now, value)
+    return value
 
 
 def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
@@ -190,44 +216,74 @@ def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
     if span is None:
         return _Gathered(complete=True)
     low, high = span
-    hi = before if before is not None else None  # None: no upper bound (newest included)
-    top = min(before - 1, high) if before is not None else high
+    if query.low_id is not None:
+        low = max(low, query.low_id)
+    # The cached maximum only places the first window; a cursor or a date bound is exact.
+    bounds = [b - 1 for b in (before, query.high_id) if b is not None]
+    top = min(bounds) if bounds else high
+    if top < low:
+        return _Gathered(complete=True)
+    # No upper bound on a first page: what was indexed since the range was read is in.
+    first_page = before is None and query.high_id is None
+    hi = None if first_page else top + 1
     out = _Gathered()
-    lo = top - WALK_DOCS + 1
-    out.rows += _walk(query, max(lo, low), hi, want)
+    lo = max(top - WALK_DOCS + 1, low)
+    out.rows += _walk(query, lo, hi, want)
     if len(out.rows) >= want or lo <= low:
-        out.complete = lo <= low
+        out.complete = len(out.rows) < want
         return out
-    seen_docs, seen_visible = WALK_DOCS, len(out.rows)
+    seen_docs, seen_visible = top + 1 - lo, len(out.rows)
     hi, window = lo, WALK_DOCS
-    postings: float | None = None
     while len(out.rows) < want:
         missing = want - len(out.rows)
         density = max(seen_visible, 0.5) / seen_docs  # visible matches per document
         remaining = hi - low
         window = max(int(SAFETY * missing / density), window * 2)
         if density * remaining <= RARE_MATCHES or window >= remaining:
-            visible, _total = _indexed(query, None, hi)
-            out.rows += visible[:missing]
+            rows, _all = _indexed(query, low, hi, missing)
+            out.rows += rows
             out.complete = True
             return out
-        if postings is None:
-            postings = _posting_estimate(query)
-        walk_cost = window * WALK_US
+        # All matches, from what this viewer may see (a guess: most matches are visible).
+        postings = density * (high - low) / VISIBLE_SHARE
+        walk_cost = window * WALK_US * (FILTER_SHARE if query.indexed_filter else 1.0)
         gin_cost = postings * POSTING_US + density * window * 2 * PAGE_US
         lo = hi - window
         if walk_cost <= gin_cost:
             found = _walk(query, lo, hi, missing)
-            out.rows += found
-            if len(found) < missing:
-                seen_visible += len(found)
         else:
-            visible, _total = _indexed(query, lo, hi)
-            out.rows += visible[:missing]
-            seen_visible += len(visible)
+            found, _all = _indexed(query, lo, hi, missing)
+        out.rows += found
+        seen_visible += len(found)
         seen_docs += window
         hi = lo
     return out
+
+
+def _id_at(moment) -> int | None:
+    """The id of the first document created at or after `moment` (ids follow time)."""
+    rows = _execute(
+        f"SELECT id FROM {TABLE} WHERE created >= %s ORDER BY created LIMIT 1", [moment]
+    )
+    return rows[0][0] if rows else None
+
+
+def _id_bounds(request: SearchRequest) -> tuple[int | None, int | None]:
+    """Date filters as id bounds (with a margin: ids follow time only roughly), so that a
+    search of the last 90 days never reads the years before. The SQL filter on `created`
+    still decides; the bounds only keep the scans short."""
+    from .database import _day_start
+
+    low = high = None
+    if request.date_from:
+        found = _id_at(_day_start(request.date_from))
+        low = found - WALK_DOCS if found is not None else None
+        if found is None:
+            return 0, 0  # nothing that recent
+    if request.date_to:
+        found = _id_at(_day_start(request.date_to + timedelta(days=1)))
+        high = found + WALK_DOCS if found is not None else None
+    return low, high
 
 
 def _headlines(ids: list[int], query_text: str) -> dict[int, tuple[str, str]]:
@@ -312,12 +368,15 @@ def _prepare_session() -> None:
 
 
 def search_postgresql(request: SearchRequest, parts) -> SearchPage:
-    """One search, in one transaction (one snapshot; SET LOCAL needs a transaction)."""
+    """One search. Each planned statement sets its plan with SET LOCAL in the same string
+    (an implicit transaction); only server-side binding needs an explicit one."""
     from django.db import transaction
 
     _prepare_session()
-    with transaction.atomic():
-        return _search(request, parts)
+    if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        with transaction.atomic():
+            return _search(request, parts)
+    return _search(request, parts)
 
 
 def _search(request: SearchRequest, parts) -> SearchPage:
@@ -332,12 +391,18 @@ def _search(request: SearchRequest, parts) -> SearchPage:
         if counting and len(rows) > limit:
             counts_rows = _browse(filters, filter_params, allowed, allowed_params, None, COUNT_CAP)
         return _page(rows, limit, None, _counts(counts_rows) if counting else {})
+    low_id, high_id = _id_bounds(request) if request.date_from or request.date_to else (None, None)
     query = _Query(
         words=[conf.language(), request.query.websearch()],
         filters=filters,
         filter_params=filter_params,
         allowed=allowed,
         allowed_params=allowed_params,
+        indexed_filter=any(
+            v is not None for v in (request.agency_id, request.group_id, request.author_id)
+        ),
+        low_id=low_id,
+        high_id=high_id,
     )
     if set(kinds) <= {Kind.PERSON, Kind.GROUP}:
         query.rank = relevance

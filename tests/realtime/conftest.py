@@ -43,17 +43,28 @@ async def open_socket(user, feed: str = "home", lang: str = "en") -> WebsocketCo
     return communicator
 
 
+# What other features send on the same socket (the bell's count): not under test here.
+OTHER_KINDS = {"notifications"}
+
+
 async def next_event(communicator: WebsocketCommunicator, *, skip_sync: bool = True) -> dict:
-    """The next message within a bounded wait (3 s), skipping "sync" hints by default."""
+    """The next message within a bounded wait (3 s), skipping "sync" hints by default (and
+    other features' messages, like the bell's count, always)."""
     while True:
         message = await communicator.receive_json_from(timeout=3)
+        if message.get("kind") in OTHER_KINDS:
+            continue
         if not (skip_sync and message == {"kind": "sync"}):
             return message
 
 
 async def nothing_for(communicator: WebsocketCommunicator, seconds: float = 0.3) -> bool:
-    """True if the socket stays quiet (call it after a socket that should receive did)."""
-    return await communicator.receive_nothing(timeout=seconds)
+    """True if the socket gets no event (call it after a socket that should receive did)."""
+    while not await communicator.receive_nothing(timeout=seconds):
+        message = await communicator.receive_json_from(timeout=1)
+        if message.get("kind") not in OTHER_KINDS:
+            raise AssertionError(f"expected nothing, got {message}")
+    return True
 
 
 # --- a real server ----------------------------------------------------------------------------

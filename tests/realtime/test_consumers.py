@@ -312,8 +312,8 @@ def test_an_event_addressed_to_one_person_reaches_all_their_pages_and_nobody_els
     bob, carl = world["bob"], world["carl"]
     message = {
         "type": "live.event",
-        "meta": {"event": "notifications.count", "post": None, "user": bob.pk},
-        "text": {"en": '{"kind":"notifications","unread":2}', "fr": '{"kind":"notifications"}'},
+        "meta": {"event": "test.personal", "post": None, "user": bob.pk},
+        "text": {"en": '{"kind":"personal","unread":2}', "fr": '{"kind":"personal"}'},
     }
 
     async def body():
@@ -323,8 +323,8 @@ def test_an_event_addressed_to_one_person_reaches_all_their_pages_and_nobody_els
         await db(realtime.send)(f"user-{bob.pk}", message)
         await db(realtime.send)("everyone", message)  # even on a shared stream: Bob only
         for socket in (bob_page, bob_home):
-            assert await next_event(socket) == {"kind": "notifications", "unread": 2}
-            assert await next_event(socket) == {"kind": "notifications", "unread": 2}
+            assert await next_event(socket) == {"kind": "personal", "unread": 2}
+            assert await next_event(socket) == {"kind": "personal", "unread": 2}
         assert await nothing_for(carl_home)
         for socket in (bob_page, bob_home, carl_home):
             await socket.disconnect()

@@ -35,7 +35,7 @@ def test_the_home_feed_carries_the_hook_and_keeps_its_csrf_tokens(web, user):
     assert attributes["data-live-url"] == reverse("feeds:live_feed")
     assert attributes["data-live-one"] == "1 new post"
     assert 'aria-live="polite" data-live-notice' in html
-    forms = re.findall(r'<form[^>]*data-reaction-form>.*?</form>', html, re.S)
+    forms = re.findall(r"<form[^>]*data-reaction-form>.*?</form>", html, re.S)
     assert forms and all("csrfmiddlewaretoken" in form for form in forms)
     assert "data-live-owner" not in html  # rendered for this viewer: their own links are shown
 

@@ -19,7 +19,7 @@ def found(viewer, text: str = "", **options) -> set[tuple[str, int]]:
     """(kind, id) of everything the viewer's search shows: the page and the side lists."""
     results = search(viewer, text, **options)
     every = [*results.results, *results.people, *results.groups]
-    return {(r.kind, r.obj.pk) for r in every}
+    return {(r.kind, r.pk) for r in every}
 
 
 def post_ids(viewer, text: str = "", **options) -> set[int]:

@@ -76,7 +76,7 @@ def test_groups_are_found_by_name_and_description(world):
 
 def test_everything_shows_posts_and_the_best_people_and_groups(world):
     results = search(world.carol, "budget")
-    assert [r.obj.pk for r in results.groups] == [world.private_group.pk]
+    assert [r.pk for r in results.groups] == [world.private_group.pk]
     assert results.counts["group"] == 1
     assert all(r.kind in ("post", "comment") for r in results.results)
 
@@ -108,7 +108,7 @@ def test_secret_groups_are_not_found_by_outsiders_counts_included(world):
         results = search(viewer, "Reorganisation Steering", kinds=("group",))
         assert results.results == [] and results.counts == {}
     results = search(world.alice, "zanzibarplan", kinds=("group",))
-    assert [r.obj.pk for r in results.results] == [world.secret_group.pk]
+    assert [r.pk for r in results.results] == [world.secret_group.pk]
 
 
 def test_an_invitee_finds_the_secret_group_but_not_its_posts(world, commit):
@@ -126,7 +126,7 @@ def test_counts_and_snippets_leave_out_what_the_viewer_may_not_see(world, commit
     public = commit(feed_actions.create_post, author=world.alice, body="grebe note public")
     results = search(world.carol, "grebe")
     assert results.counts == {"post": 1}
-    assert [r.obj.pk for r in results.results] == [public.pk]
+    assert [r.pk for r in results.results] == [public.pk]
     assert "public" in str(results.results[0].snippet)
     assert search(world.alice, "grebe").counts == {"post": 4}
 
@@ -226,7 +226,7 @@ def test_newest_first_and_pages_cover_everything_once(world, commit):
     seen, after = [], None
     while True:
         results = search(world.carol, "swift", limit=3, after=after)
-        seen.extend(r.obj.pk for r in results.results)
+        seen.extend(r.pk for r in results.results)
         if not results.next_cursor:
             break
         from search.selectors import decode_cursor
@@ -242,7 +242,7 @@ def test_relevance_puts_the_better_match_first(world, commit):
     )
     commit(feed_actions.create_post, author=world.bob, body="unrelated")
     results = search(world.carol, "wren", sort=SORT_RELEVANCE)
-    assert [r.obj.pk for r in results.results] == [strong.pk, weak.pk]
+    assert [r.pk for r in results.results] == [strong.pk, weak.pk]
 
 
 def test_snippets_mark_matches_and_carry_no_other_markup(world, commit):
@@ -260,7 +260,7 @@ def test_snippets_mark_matches_and_carry_no_other_markup(world, commit):
 
 def test_match_all_with_a_filter_lists_the_newest(world):
     results = search(world.carol, "*", author_id=world.alice.pk)
-    assert [r.obj.pk for r in results.results] == [
+    assert [r.pk for r in results.results] == [
         world.posts["open"].pk,
         world.posts["everyone"].pk,
     ]

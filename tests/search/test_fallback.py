@@ -35,7 +35,7 @@ def test_searches_fall_back_with_a_notice(world, dead_elasticsearch, client, api
     results = search(world.carol, "kingfisher")
     assert results.backend == "database"
     assert results.notice
-    assert [r.obj.pk for r in results.results] == [world.posts["everyone"].pk]
+    assert [r.pk for r in results.results] == [world.posts["everyone"].pk]
     client.force_login(world.carol)
     html = client.get("/search/", {"q": "kingfisher"}).content.decode()
     assert results.notice in html and 'role="status"' in html
@@ -49,7 +49,7 @@ def test_new_content_reaches_the_database_index_and_waits_for_elasticsearch(
 ):
     post = commit(feed_actions.create_post, author=world.bob, body="A lapwing in the marsh")
     # Found at once, through the database fallback.
-    assert [r.obj.pk for r in search(world.carol, "lapwing").results] == [post.pk]
+    assert [r.pk for r in search(world.carol, "lapwing").results] == [post.pk]
     # What Elasticsearch missed is in the outbox, retried with backoff, not lost.
     waiting = OutboxEvent.objects.filter(topic=indexing.SYNC_TOPIC)
     assert waiting.exists()
