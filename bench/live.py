@@ -542,7 +542,8 @@ class Bench:
             "DEBUG": "false",
             "SECRET_KEY": "live-bench-only-secret-key-0123456789-abcdefghijklmnopq",
             "LOG_LEVEL": "WARNING",
-            # 0, as settings.py ships: each handshake's database work opens its connection.
+            # 60 by default: the handshakes' queries reuse one connection, as they would with
+            # a connection pool (with settings.py's 0, each handshake opens its own).
             "CONN_MAX_AGE": str(args.conn_max_age),
             "OUTBOX_DRAIN_INLINE": "false",
             "STATIC_ROOT": str(self.workdir / "static"),
@@ -680,9 +681,12 @@ class Bench:
         storm = await self.clients.connect("agora", server.port, "/ws/?feed=home", cookies, origin)
         bare_storm = await self.clients.connect("bare", bare.port, "/", [None] * size, None)
         if storm["ok"] != size or bare_storm["ok"] != size:
+            noise = ('"WS', "connection open", "connection closed", "connection is CLOSED")
             log = "\n".join(
-                line for line in server.log_path.read_text().splitlines() if '"WS' not in line
-            )[-5000:]
+                line
+                for line in server.log_path.read_text().splitlines()
+                if not any(word in line for word in noise)
+            )[:5000]
             raise SystemExit(f"not every socket connected: {storm}, bare {bare_storm}\n{log}")
         await asyncio.sleep(3)
         memory = {
@@ -802,7 +806,8 @@ def render(results: dict) -> str:
         "## Live updates (issue 3)",
         "",
         f"Measured by `bench/live.py` on {results['date']} in {results['seconds']} s "
-        f"({m['cpus']} CPUs, Python {m['python']}, load average {m['load_average']} before "
+        f"({m['cpus']} CPUs, Python {m['python']}, CONN_MAX_AGE={results['conn_max_age']}, "
+        f"load average {m['load_average']} before "
         f"and {m.get('load_average_after')} after; the machine is shared, so read ratios "
         "before absolute figures). Database: "
         f"{'PostgreSQL' if results['database'].startswith('postgres') else 'SQLite'}; "
@@ -898,9 +903,10 @@ def main() -> None:
     parser.add_argument(
         "--conn-max-age",
         type=int,
-        default=0,
-        help="CONN_MAX_AGE for the servers (socket consumers run their queries in one thread, "
-        "so a persistent connection is reused by every handshake)",
+        default=60,
+        help="CONN_MAX_AGE for the servers: socket handshakes run their queries in one thread, "
+        "so a persistent connection stands in for a connection pool (0: one PostgreSQL "
+        "connection per handshake)",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/BENCHMARKS.md")
     parser.add_argument("--json", help="also write the results here")
@@ -916,6 +922,7 @@ def main() -> None:
             machine=machine(),
             database=bench.db_url,
             rounds=args.rounds,
+            conn_max_age=args.conn_max_age,
             warmup=args.warmup,
             seconds=round(time.monotonic() - started),
             date=datetime.now(UTC).strftime("%Y-%m-%d"),
