@@ -1,4 +1,4 @@
-# The Agora image: one image for the web server (daphne) and the outbox worker.
+# The Agora image: one image for the web server (uvicorn) and the outbox worker.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
@@ -13,4 +13,5 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput --verbosity 0
 RUN useradd --create-home agora && mkdir -p /app/var && chown -R agora /app/var
 USER agora
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "intranet.asgi:application"]
+CMD ["uvicorn", "intranet.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
+     "--lifespan", "off", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]

@@ -123,13 +123,14 @@ def _failed(exc: BaseException, took: float) -> None:
         _outage.probe.start()
 
 
-def _recovered() -> None:
+def _recovered(*, synced: bool = False) -> None:
     with _outage.lock:
         was_down = _outage.down
         _outage.down = False
     if was_down:
         logger.warning("Live updates are delivered again; pages are told to catch up.")
-        _send_now(group_name(permissions.EVERYONE_STREAM), {"type": "live.sync"})
+        if not synced:
+            _send_now(group_name(permissions.EVERYONE_STREAM), {"type": "live.sync"})
 
 
 def _probe() -> None:
@@ -148,7 +149,7 @@ def _probe() -> None:
         except Exception:  # noqa: BLE001 (still down: knock again later)
             interval = min(interval * 2, PROBE_MAX_INTERVAL)
             continue
-        _recovered()
+        _recovered(synced=True)  # the knock was the "sync" itself
         return
 
 

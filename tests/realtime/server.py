@@ -33,9 +33,12 @@ def free_port() -> int:
 
 
 def _postgres_server_url(url: str) -> str:
+    """`<name>_server` beside DATABASE_URL's database (one per pytest-xdist worker)."""
     parts = urllib.parse.urlsplit(url)
     name = parts.path.lstrip("/") or "agora"
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}_server"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    suffix = f"_server_{worker}" if worker else "_server"
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}{suffix}"))
 
 
 class ServerDatabase:
