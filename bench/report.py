@@ -35,6 +35,11 @@ def render_search(results: dict) -> str:
                 f"`search_reindex` (database index): {reindex['documents']:,} documents in "
                 f"{reindex['seconds']} s = **{reindex['per_second']:,} documents/s**."
             )
+            if reindex.get("cluster_seconds") is not None:
+                lines.append(
+                    f"Then `CLUSTER` (`search_reindex --cluster`, ids back in physical order): "
+                    f"{reindex['cluster_seconds']} s."
+                )
         target = TARGETS.get(name, 25.0)
         lines += [
             "",

@@ -134,14 +134,20 @@ def reindex(args) -> dict:
         bar = tqdm(total=total, unit="doc", desc="reindex", mininterval=2.0)
     except ImportError:  # pragma: no cover
         pass
-    report = database_backend().reindex(progress=bar.update if bar else None)
+    backend = database_backend()
+    report = backend.reindex(progress=bar.update if bar else None)
     if bar:
         bar.close()
-    return {
+    out = {
         "documents": report.documents,
         "seconds": round(report.seconds, 1),
         "per_second": round(report.per_second),
     }
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        out["cluster_seconds"] = round(backend.cluster(), 1)
+    return out
 
 
 def pick_viewers(rng, n: int) -> list:

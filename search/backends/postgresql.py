@@ -122,7 +122,7 @@ def _execute(sql: str, params: list, *, plan: dict[str, str] | None = None) -> l
 
 
 # What the outer query of a GIN search needs of each match (the permission reads the ids).
-CANDIDATE_COLUMNS = "id, kind, object_id, post_id, author_id, group_id, vector"
+CANDIDATE_COLUMNS = "id, kind, object_id, post_id, author_id, group_id"
 # A walk is a backward scan of an index on id (the primary key, or a filter's (x, id)).
 WALK_PLAN = {"enable_bitmapscan": "off", "enable_seqscan": "off", "enable_sort": "off"}
 # A window goes through bitmaps (GIN, BRIN on id), never a plain index scan that tests rows.
@@ -169,8 +169,9 @@ def _indexed(query: _Query, lo: int | None, hi: int | None, want: int) -> tuple[
         bounds, bound_params = bounds + " AND id >= %s", [*bound_params, lo]
     if hi is not None:
         bounds, bound_params = bounds + " AND id < %s", [*bound_params, hi]
+    columns = CANDIDATE_COLUMNS + (", vector" if query.rank else "")
     inner = (
-        f"SELECT {CANDIDATE_COLUMNS} FROM {TABLE} "
+        f"SELECT {columns} FROM {TABLE} "
         f"WHERE {TABLE}.vector @@ {TSQUERY}{bounds} AND {query.filters} "
         f"ORDER BY id DESC OFFSET 0"
     )
@@ -340,17 +341,6 @@ def _directory(query: _Query, kinds, request: SearchRequest, want: int, relevanc
     return _execute(sql, [*params, *query.allowed_params, want, offset])
 
 
-def _rank(query: _Query, rows: list) -> list:
-    """Order candidate rows by rank (computed for them only), best first."""
-    if not rows:
-        return []
-    ids = [r[0] for r in rows]
-    marks = ", ".join(["%s"] * len(ids))
-    sql = f"SELECT id, kind, object_id, {RANK} FROM {TABLE} WHERE id IN ({marks})"
-    ranked = _execute(sql, [*query.words, *ids])
-    return sorted(ranked, key=lambda r: (-r[3], -r[0]))
-
-
 def _prepare_session() -> None:
     """JIT and parallel workers off for this connection: JIT costs ~40 ms to compile plans
     that run in 1 ms (the permission sub-plans make cost estimates look large), and starting
@@ -413,8 +403,9 @@ def _search(request: SearchRequest, parts) -> SearchPage:
             counted = _directory(query, kinds, replace_first_page(request), COUNT_CAP, False)
         return _page(rows, limit, request.query.websearch(), _counts(counted) if counting else {})
     if relevance:
+        query.rank = True  # ranks computed by the scans that find the candidates
         gathered = _gather(query, before=None, want=RELEVANCE_CANDIDATES)
-        ranked = _rank(query, gathered.rows)
+        ranked = sorted(gathered.rows, key=lambda r: (-(r[3] or 0.0), -r[0]))
         rows = ranked[request.offset : request.offset + limit + 1]
         counted = gathered.rows
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from search import indexing
+from search import backends, indexing
 from search.backends.base import BackendUnavailable
 
 
@@ -27,8 +27,13 @@ class Command(BaseCommand):
             help="rebuild only the Elasticsearch index, from the database table",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--cluster",
+            action="store_true",
+            help="PostgreSQL: then rewrite the table in id order (locks it for a while)",
+        )
 
-    def handle(self, *args, database_only, elasticsearch_only, no_progress, **options):
+    def handle(self, *args, database_only, elasticsearch_only, no_progress, cluster, **options):
         if database_only and elasticsearch_only:
             raise CommandError("Choose at most one of --database-only and --elasticsearch-only.")
         try:
@@ -41,6 +46,9 @@ class Command(BaseCommand):
                     f"{label}: {report.documents:,} documents in {report.seconds:.1f} s "
                     f"({report.per_second:,.0f} documents/s)"
                 )
+            if cluster and not elasticsearch_only:
+                seconds = backends.database_backend().cluster()
+                self.stdout.write(f"database: table rewritten in id order in {seconds:.1f} s")
         except BackendUnavailable as exc:
             raise CommandError(
                 f"Elasticsearch is unreachable ({exc}). The database index is current and "
