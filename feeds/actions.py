@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,7 +49,11 @@ def _active_users_by_handle(handles: Iterable[str]) -> list:
     if not handles:
         return []
     User = get_user_model()
-    return list(User.objects.filter(is_active=True, username__in=handles))
+    # Handles come lower-cased from the text; usernames may have capitals (Ana.Martin).
+    match = Q()
+    for handle in handles:
+        match |= Q(username__iexact=handle)
+    return list(User.objects.filter(match, is_active=True))
 
 
 def _sync_hashtags(post: Post, names: Iterable[str]) -> None:

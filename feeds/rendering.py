@@ -18,7 +18,8 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 # A handle is a Django username (letters, digits, . _ -, no trailing punctuation).
-MENTION_RE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,148}[A-Za-z0-9_])?)")
+# A handle is a username: letters of any script, digits, "_", and "." or "-" inside.
+MENTION_RE = re.compile(r"(?<![\w@/])@(\w(?:[\w.\-]{0,148}\w)?)")
 # A hashtag is a whole word: a longer one is not cut to fit, it is left as text.
 HASHTAG_RE = re.compile(
     r"(?<![\w#&/])#([^\W\d_][\w\-]{0,58}|\d+[^\W\d][\w\-]{0,57})(?![\w\-])", re.UNICODE
