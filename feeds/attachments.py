@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_TYPES = {  # mime -> (extensions allowed, Pillow format)
     "image/jpeg": ({"jpg", "jpeg"}, "JPEG"),
@@ -143,6 +143,8 @@ def _reencode_image(data: bytes, pil_format: str, name: str) -> bytes:
             if image.width * image.height > 40_000_000:
                 raise ValidationError(_("%(name)s has too many pixels.") % {"name": name})
             image.load()
+            # Cameras store "rotate me" in EXIF, which is dropped below: apply it first.
+            image = ImageOps.exif_transpose(image)
             if pil_format == "JPEG" and image.mode not in ("RGB", "L"):
                 image = image.convert("RGB")
             image.info = {k: v for k, v in image.info.items() if k in IMAGE_INFO_KEPT}

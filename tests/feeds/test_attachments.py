@@ -233,3 +233,16 @@ def test_path_in_name_is_dropped():
     """Only the file's own name is kept, never a path."""
     checked = check_upload(upload("../../etc/notes.txt", b"hello"))
     assert checked.name == "notes.txt"
+
+
+def test_a_rotated_camera_photo_is_turned_upright():
+    """EXIF says "rotate 90°": the re-encoded image (without EXIF) is stored upright."""
+    image = Image.new("RGB", (40, 20), "white")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    checked = check_upload(upload("photo.jpg", out.getvalue()))
+    with Image.open(io.BytesIO(checked.data)) as stored:
+        assert stored.size == (20, 40)
+        assert 0x0112 not in stored.getexif()
