@@ -80,7 +80,11 @@ def update_profile(*, profile: Profile, actor, expertise=None, **changes) -> Pro
     with transaction.atomic():
         for name, value in changes.items():
             setattr(profile, name, value)
-        profile.full_clean(exclude=["user", "avatar"])
+        try:
+            profile.full_clean(exclude=["user", "avatar"])
+        except ValidationError:
+            profile.refresh_from_db()  # the caller's object shows what is saved, not the try
+            raise
         profile.save()
         if expertise is not None:
             set_expertise(profile, expertise)

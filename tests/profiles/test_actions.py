@@ -177,3 +177,14 @@ def test_ensure_profile_makes_one_once():
     assert first.display_name == "Ro Ot"
     assert ensure_profile(account) == first
     assert Profile.objects.filter(user=account).count() == 1
+
+
+def test_a_refused_update_leaves_the_profile_as_saved(user):
+    """A too-long job title is refused, and the caller's object still shows what is saved."""
+    update_profile(profile=user.profile, actor=user, job_title="Analyst")
+    with pytest.raises(ValidationError) as refused:
+        update_profile(profile=user.profile, actor=user, job_title="x" * 151, location="Oslo")
+    assert "job_title" in refused.value.message_dict
+    assert (user.profile.job_title, user.profile.location) == ("Analyst", "")
+    user.profile.refresh_from_db()
+    assert user.profile.job_title == "Analyst"
