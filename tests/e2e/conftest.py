@@ -100,8 +100,11 @@ def e2e_server(tmp_path_factory):
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module, not session: while Playwright's sync API is open its event loop counts as
+    # running in this thread, so asyncio.run() and async_to_sync() in tests that come later
+    # on the same worker (tests/realtime, tests/integration) would fail.
     chromium = _chromium_path()
     if chromium is None:
         skip_or_fail("no Chromium on this machine (apt-get install chromium)")
