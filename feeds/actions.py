@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -25,7 +25,7 @@ from groups.models import Group
 from outbox.actions import record_event
 
 from .attachments import CheckedUpload, check_upload
-from .models import Attachment, Comment, Hashtag, Mention, Post, Reaction
+from .models import Attachment, Comment, Hashtag, Mention, Post, Reaction, Report
 from .rendering import render
 
 
@@ -268,3 +268,48 @@ def unreact(*, post: Post, user, kind: str) -> bool:
         if deleted:
             record_event(topic="reaction.changed", object_id=post.pk)
     return bool(deleted)
+
+
+def report_post(*, reporter, post: Post, reason: str, details: str = "") -> Report:
+    """Tell the moderators that `post` breaks the community guidelines.
+
+    404 if the reporter may not see the post (its existence is not theirs to know). Bad input
+    is a ValidationError by field: an unknown reason, details too long, one's own post, or a
+    second report while the first is still open. No outbox event: nothing follows a report
+    but a moderator reading the list in Django's admin.
+    """
+    if not permissions.can_view_post(reporter, post):
+        raise Http404
+    if reason not in Report.Reason.values:
+        raise ValidationError(
+            {"reason": _("Choose why you are reporting this post.")}, code="invalid_choice"
+        )
+    details = (details or "").replace("\r\n", "\n").strip()
+    if len(details) > Report.DETAILS_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "details": _("Keep it under %(limit)d characters (this has %(count)d).")
+                % {"limit": Report.DETAILS_MAX_LENGTH, "count": len(details)}
+            },
+            code="max_length",
+        )
+    if post.author_id == reporter.pk:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: _(
+                    "This is your own post: edit or delete it instead of reporting it."
+                )
+            },
+            code="own_post",
+        )
+    already = _("You have already reported this post. The moderators will look at it.")
+    open_reports = Report.objects.filter(post=post, reporter=reporter, status=Report.Status.OPEN)
+    if open_reports.exists():
+        raise ValidationError({NON_FIELD_ERRORS: already}, code="duplicate")
+    try:
+        with transaction.atomic():
+            return Report.objects.create(
+                post=post, reporter=reporter, reason=reason, details=details
+            )
+    except IntegrityError as exc:  # the same report sent twice at once
+        raise ValidationError({NON_FIELD_ERRORS: already}, code="duplicate") from exc

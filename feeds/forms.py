@@ -16,7 +16,7 @@ from django.utils.formats import number_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from .models import Post, Reaction
+from .models import Post, Reaction, Report
 
 GROUP_CHOICE_RE = re.compile(r"^group:(\d{1,19})$")
 
@@ -146,3 +146,25 @@ class CommentForm(forms.Form):
 class ReactionForm(forms.Form):
     kind = forms.ChoiceField(choices=Reaction.Kind.choices)
     action = forms.ChoiceField(choices=[("add", "add"), ("remove", "remove")])
+
+
+class ReportForm(forms.Form):
+    """The report dialog and page (templates/feeds/partials/report_form.html). The rules
+    (a known reason, the length of the details, once while open) are feeds.actions.report_post's;
+    the form only parses, with the same limits in the browser."""
+
+    reason = forms.ChoiceField(
+        label=_("Why are you reporting this post?"),
+        choices=Report.Reason.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose why you are reporting this post."),
+            "invalid_choice": _("Choose why you are reporting this post."),
+        },
+    )
+    details = forms.CharField(
+        label=_("Details (optional)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": Report.DETAILS_MAX_LENGTH}),
+        help_text=_("What should the moderators know? Only they will read it."),
+    )

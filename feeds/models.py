@@ -195,3 +195,63 @@ class Attachment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("feeds:attachment", args=[self.pk])
+
+
+class Report(models.Model):
+    """A member of staff telling the moderators that a post breaks the community guidelines.
+
+    One open report per person and post (reporting again while it is open changes nothing);
+    a moderator resolves it in Django's admin. Reports are never shown to the post's author.
+    """
+
+    class Reason(models.TextChoices):
+        HARASSMENT = "harassment", _("Harassment or disrespect")
+        CONFIDENTIAL = "confidential", _("Confidential or personal information")
+        SPAM = "spam", _("Spam or advertising")
+        OTHER = "other", _("Something else")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    DETAILS_MAX_LENGTH = 1000
+
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, related_name="reports", verbose_name=_("post")
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="post_reports",
+        verbose_name=_("reported by"),
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    details = models.TextField(_("details"), max_length=DETAILS_MAX_LENGTH, blank=True)
+    created = models.DateTimeField(_("reported"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    resolved = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "post"],
+                condition=Q(status="open"),
+                name="report_open_once_per_reporter",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} on post {self.post_id} ({self.reason})"

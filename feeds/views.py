@@ -23,7 +23,7 @@ from groups.selectors import invitations_for
 
 from . import actions, selectors
 from .cursors import InvalidCursor
-from .forms import CommentForm, PostEditForm, PostForm, ReactionForm, apply_errors
+from .forms import CommentForm, PostEditForm, PostForm, ReactionForm, ReportForm, apply_errors
 from .models import Attachment, Post
 from .realtime import parse_feed
 
@@ -329,3 +329,42 @@ def live_feed(request: HttpRequest) -> HttpResponse:
     response = render(request, "feeds/partials/live_page.html", {"page": page})
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def post_report(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Report a post to the moderators: the page without JavaScript, the dialog's target."""
+    post = _get_post_or_404(request, post_id)
+    back = _safe_next(request) or post.get_absolute_url()
+    if request.method == "POST":
+        form = ReportForm(request.POST, auto_id="report_%s")
+        if form.is_valid():
+            try:
+                actions.report_post(
+                    reporter=request.user,
+                    post=post,
+                    reason=form.cleaned_data["reason"],
+                    details=form.cleaned_data["details"],
+                )
+            except ValidationError as exc:
+                errors_by_field = getattr(exc, "error_dict", None) or {None: exc.error_list}
+                for field, errors in errors_by_field.items():
+                    for item in errors:
+                        form.add_error(field if field in form.fields else None, item)
+            else:
+                messages.success(
+                    request, _("Thank you. The moderators will look at the post you reported.")
+                )
+                return redirect(back if "#" in back else f"{back}#post-{post.pk}")
+        context = {"post": post, "form": form, "next": back}
+        return render(request, "feeds/post_report.html", context, status=400)
+    context = {"post": post, "form": ReportForm(auto_id="report_%s"), "next": back}
+    if request.headers.get(PARTIAL_HEADER) == "report":  # static/js/report.js: the dialog
+        response = render(request, "feeds/partials/report_dialog.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+    return render(request, "feeds/post_report.html", context)

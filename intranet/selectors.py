@@ -6,12 +6,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
+from wagtail.search.query import And, Not, Or, Phrase, PlainText, SearchQuery
 
 import permissions
 from groups.models import Group
@@ -79,16 +81,17 @@ class PageResult:
     snippet: SafeString
     title_snippet: SafeString
     created: datetime | None
+    text: str = ""  # the snippet as plain text (the search page marks the words found)
 
 
-def _snippet(page: Page, query: str, length: int = 200) -> str:
-    """Plain text from the page, around the first word of `query` it contains."""
+def _snippet(page: Page, words: list[str], length: int = 200) -> str:
+    """Plain text from the page, around the first of `words` it contains."""
     texts = []
     for name in ("lead", "body", "about", "intro"):
         value = getattr(page, name, "")
         if value:
             texts.append(" ".join(strip_tags(str(value)).split()))
-    words = [word.lower() for word in query.split() if len(word) > 1]
+    words = [word.lower() for word in words if len(word) > 1]
     for text in texts:
         found = min((i for i in (text.lower().find(w) for w in words) if i >= 0), default=-1)
         if found >= 0:
@@ -98,26 +101,75 @@ def _snippet(page: Page, query: str, length: int = 200) -> str:
     return Truncator(texts[0]).chars(length) if texts else ""
 
 
-def search_pages(*, viewer, query: str, limit: int = 10) -> list[PageResult]:
-    """Live intranet pages matching `query`, through Wagtail's search backend.
+def _wagtail_query(parsed) -> SearchQuery:
+    """The search box's tree (search.query) as Wagtail's query objects: clauses OR-ed,
+    terms AND-ed, phrases as phrases, -word as NOT (every Wagtail backend we use has them)."""
+    clauses = []
+    for clause in parsed.clauses:
+        terms = []
+        for term in clause:
+            query = Phrase(term.text) if term.is_phrase else PlainText(term.text)
+            terms.append(Not(query) if term.negated else query)
+        clauses.append(terms[0] if len(terms) == 1 else And(terms))
+    return clauses[0] if len(clauses) == 1 else Or(clauses)
 
-    Staff only (like the pages themselves); pages with Wagtail view restrictions are left out.
+
+def _restrictions_hiding_from(viewer) -> Q:
+    """The sections (a restricted page and everything below it) `viewer` may not read.
+
+    Wagtail's privacy settings: "signed in" lets every member of staff in; "these groups"
+    lets in members of one of the groups (and superusers); a shared password is never
+    assumed (search has no session in which it was given), so those sections stay hidden.
+    """
+    hidden = Q()
+    group_ids = set(viewer.groups.values_list("pk", flat=True))
+    restrictions = PageViewRestriction.objects.select_related("page").prefetch_related("groups")
+    for restriction in restrictions:
+        kind = restriction.restriction_type
+        if kind == PageViewRestriction.LOGIN:
+            continue
+        if kind == PageViewRestriction.GROUPS and (
+            viewer.is_superuser or group_ids & {g.pk for g in restriction.groups.all()}
+        ):
+            continue
+        hidden |= Q(path__startswith=restriction.page.path, depth__gte=restriction.page.depth)
+    return hidden
+
+
+def search_pages(*, viewer, query: str, limit: int = 10) -> list[PageResult]:
+    """Live intranet pages matching `query` (the search box's syntax), through Wagtail's
+    search backend.
+
+    Staff only (like the pages themselves); pages in a section with Wagtail view
+    restrictions the viewer does not pass are left out (see `_restrictions_hiding_from`).
     The backend is the project's (WAGTAILSEARCH_BACKENDS follows SEARCH_BACKEND); if it
     fails, the search page shows the other kinds of results and no pages.
     """
+    from search.query import parse
+
     query = (query or "").strip()
     if not query or not permissions.is_active_staff(viewer):
         return []
-    limit = max(1, min(int(limit), 50))
-    qs = Page.objects.live().public().filter(depth__gt=1).specific()
     try:
-        pages = list(qs.search(query, operator="and")[:limit])
+        parsed = parse(query)
+    except ValidationError:
+        return []
+    if parsed.match_all:
+        return []
+    limit = max(1, min(int(limit), 50))
+    qs = Page.objects.live().filter(depth__gt=1)
+    hidden = _restrictions_hiding_from(viewer)
+    if hidden:
+        qs = qs.exclude(hidden)
+    try:
+        pages = list(qs.specific().search(_wagtail_query(parsed))[:limit])
     except Exception:  # an unreachable Elasticsearch must not break the search page
         logger.exception("Intranet page search failed")
         return []
+    words = parsed.positive_words
     results = []
     for page in pages:
-        text = _snippet(page, query)
+        text = _snippet(page, words)
         results.append(
             PageResult(
                 kind="page",
@@ -127,6 +179,7 @@ def search_pages(*, viewer, query: str, limit: int = 10) -> list[PageResult]:
                 snippet=SafeString(escape(text)),
                 title_snippet=SafeString(escape(page.title)),
                 created=page.first_published_at,
+                text=text,
             )
         )
     return results

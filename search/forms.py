@@ -17,6 +17,7 @@ import permissions
 from profiles.models import Agency
 
 from . import query as search_query
+from . import sources
 from .backends.base import SORT_NEWEST, SORT_RELEVANCE, SearchRequest
 from .selectors import InvalidCursor, decode_cursor
 
@@ -26,6 +27,9 @@ KIND_CHOICES = [
     ("person", _("People")),
     ("group", _("Groups")),
 ]
+# The search page only: results from settings.SEARCH_EXTRA_SOURCES (search/sources.py). The
+# API keeps KIND_CHOICES, so it answers kind=page with its usual 400 "not a valid choice".
+PAGE_KIND_CHOICE = (sources.PAGE_KIND, _("Intranet pages"))
 SORT_CHOICES = [(SORT_NEWEST, _("Newest first")), (SORT_RELEVANCE, _("Best match"))]
 HASHTAG_RE = re.compile(r"^#?([^\W_][\w\-]{0,59})$", re.UNICODE)
 PAGE_SIZE = 20
@@ -164,6 +168,8 @@ class SearchForm(forms.Form):
         self.viewer = viewer
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs.update({"maxlength": search_query.MAX_QUERY_LENGTH})
+        if sources.has_sources():
+            self.fields["kind"].choices = [*KIND_CHOICES, PAGE_KIND_CHOICE]
         self.fields["agency"].choices = [("", _("Any agency"))] + [
             (a.slug, a.name) for a in Agency.objects.order_by("name")
         ]
@@ -191,12 +197,22 @@ class SearchForm(forms.Form):
             check_dates(data.get("date_from"), data.get("date_to"))
         except ValidationError as exc:
             self.add_error(None, exc)
-        if not self.errors:
+        if data.get("kind") == sources.PAGE_KIND and not self.errors:
+            parsed = data.get("q")
+            if parsed is None or parsed.match_all:
+                self.add_error("q", _("Type the words to find in intranet pages."))
+            data["request"] = None  # pages come from search.sources, not from the index
+        elif not self.errors:
             try:
                 data["request"] = search_request(data)
             except InvalidCursor as exc:
                 self.add_error("cursor", str(exc))
         return data
+
+    @property
+    def pages_only(self) -> bool:
+        """Searching intranet pages only (kind=page)."""
+        return self.searched and self.cleaned_data.get("kind") == sources.PAGE_KIND
 
     @property
     def searched(self) -> bool:
