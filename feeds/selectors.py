@@ -9,12 +9,29 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Count,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, JSONObject
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 import permissions
 from groups.models import Group
@@ -35,7 +52,55 @@ class FeedPage:
     extra: dict = field(default_factory=dict)
 
 
-def _with_details(qs: QuerySet[Post]) -> QuerySet[Post]:
+class _KindList(Aggregate):
+    """The reaction kinds of a post, comma-separated (one short string per post)."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="STRING_AGG", **extra_context)
+
+
+def _reaction_kinds(**filters) -> Subquery:
+    return Subquery(
+        Reaction.objects.filter(post=OuterRef("pk"), **filters)
+        .order_by()
+        .values("post")
+        .annotate(kinds=_KindList("kind"))
+        .values("kinds")
+    )
+
+
+class _JSONList(Aggregate):
+    """A JSON array of the rows' values (jsonb on PostgreSQL, JSON text on SQLite)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
+
+
+def _json_rows(model, fields: dict[str, str], **filters) -> Subquery:
+    return Subquery(
+        model.objects.filter(**filters)
+        .order_by()
+        .values("post_id")
+        .annotate(rows=_JSONList(JSONObject(**fields)))
+        .values("rows")
+    )
+
+
+ATTACHMENT_FIELDS = [f.attname for f in Attachment._meta.concrete_fields]
+
+
+def _with_details(qs: QuerySet[Post], *, viewer=None) -> QuerySet[Post]:
+    """Post rows with everything a card shows, in one query, whatever the page size: author,
+    profile, agency, department, group, the comment count, the reaction kinds (all, and the
+    viewer's own), the attachments and the hashtags (as JSON; `decorate_posts` turns them into
+    what `post.attachments.all()` and `post.hashtags.all()` return, without a query)."""
     comment_count = (
         Comment.objects.filter(post=OuterRef("pk"), deleted__isnull=True)
         .order_by()
@@ -43,25 +108,69 @@ def _with_details(qs: QuerySet[Post]) -> QuerySet[Post]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return (
-        qs.select_related(
-            "author__profile__agency", "author__profile__department", "group", "agency"
-        )
-        .prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
-            Prefetch("hashtags", queryset=Hashtag.objects.order_by("name")),
-        )
-        .annotate(comment_count=Coalesce(Subquery(comment_count), 0))
+    viewer_id = getattr(viewer, "pk", None)
+    mine = _reaction_kinds(user_id=viewer_id) if viewer_id is not None else Value("")
+    return qs.select_related(
+        "author__profile__agency", "author__profile__department", "group", "agency"
+    ).annotate(
+        comment_count=Coalesce(Subquery(comment_count), 0),
+        reaction_kinds=_reaction_kinds(),
+        my_reaction_kinds=mine,
+        attachment_rows=_json_rows(
+            Attachment, {name: name for name in ATTACHMENT_FIELDS}, post=OuterRef("pk")
+        ),
+        hashtag_rows=_json_rows(
+            Post.hashtags.through,
+            {"id": "hashtag_id", "name": "hashtag__name"},
+            post=OuterRef("pk"),
+        ),
     )
 
 
+def _as_prefetched(post: Post, name: str, instances: list) -> None:
+    """Make `post.<name>.all()` return `instances` without a query, as prefetch_related does."""
+    qs = getattr(post, name).get_queryset()
+    qs._result_cache = instances
+    qs._prefetch_done = True
+    if not hasattr(post, "_prefetched_objects_cache"):
+        post._prefetched_objects_cache = {}
+    post._prefetched_objects_cache[name] = qs
+
+
+def _attach_related(post: Post) -> None:
+    db = post._state.db
+    attachments = []
+    for row in sorted(post.attachment_rows or [], key=lambda r: r["id"]):
+        created = parse_datetime(row["created"]) if row.get("created") else None
+        if created is not None and timezone.is_naive(created):  # SQLite's JSON text
+            created = timezone.make_aware(created, UTC)
+        row["created"] = created
+        attachments.append(
+            Attachment.from_db(db, ATTACHMENT_FIELDS, [row[f] for f in ATTACHMENT_FIELDS])
+        )
+    tags = [
+        Hashtag.from_db(db, ["id", "name"], [row["id"], row["name"]])
+        for row in sorted(post.hashtag_rows or [], key=lambda r: r["name"])
+    ]
+    _as_prefetched(post, "attachments", attachments)
+    _as_prefetched(post, "hashtags", tags)
+
+
 def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
-    """Attach reaction counts and the viewer's own reactions in one query for the page."""
+    """Attach reaction counts and the viewer's own reactions: from what `_with_details` read
+    with the posts, else in one query for the page."""
     ids = [p.pk for p in posts]
     viewer_id = getattr(viewer, "pk", None)  # None: a viewer-neutral card (live delivery)
     counts: dict[int, Counter] = defaultdict(Counter)
     mine: dict[int, set[str]] = defaultdict(set)
-    if ids:
+    if all(hasattr(p, "reaction_kinds") for p in posts):
+        # Read with the posts (`_with_details`): no query of its own.
+        for post in posts:
+            _attach_related(post)
+            counts[post.pk].update(k for k in (post.reaction_kinds or "").split(",") if k)
+            if viewer_id is not None:
+                mine[post.pk].update(k for k in (post.my_reaction_kinds or "").split(",") if k)
+    elif ids:
         for post_id, kind, user_id in Reaction.objects.filter(post_id__in=ids).values_list(
             "post_id", "kind", "user_id"
         ):
@@ -78,12 +187,18 @@ def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
     return posts
 
 
+def _page_size(limit) -> int:
+    return max(1, min(int(limit or settings.AGORA_PAGE_SIZE), MAX_PAGE_SIZE))
+
+
 def _page(qs: QuerySet[Post], *, viewer, before=None, since=None, limit=None) -> FeedPage:
     """Keyset-paginate a visible-posts queryset. Raises InvalidCursor for a bad cursor."""
-    limit = max(1, min(int(limit or settings.AGORA_PAGE_SIZE), MAX_PAGE_SIZE))
+    limit = _page_size(limit)
     if since:
         since_id = decode_cursor(since)
-        rows = list(_with_details(qs.filter(pk__gt=since_id)).order_by("pk")[: limit + 1])
+        rows = list(
+            _with_details(qs.filter(pk__gt=since_id), viewer=viewer).order_by("pk")[: limit + 1]
+        )
         has_more = len(rows) > limit
         rows = rows[:limit]
         items = list(reversed(rows))  # shown newest first
@@ -92,7 +207,7 @@ def _page(qs: QuerySet[Post], *, viewer, before=None, since=None, limit=None) ->
     else:
         if before:
             qs = qs.filter(pk__lt=decode_cursor(before))
-        rows = list(_with_details(qs).order_by("-pk")[: limit + 1])
+        rows = list(_with_details(qs, viewer=viewer).order_by("-pk")[: limit + 1])
         has_more = len(rows) > limit
         items = rows[:limit]
         older = encode_cursor(items[-1].pk) if has_more and items else None
@@ -113,8 +228,77 @@ def home_feed_filter(viewer) -> Q:
 
 def posts_for_home(*, viewer, before=None, since=None, limit=None) -> FeedPage:
     """My posts, people I follow, my groups, and announcements, newest first."""
-    qs = permissions.visible_posts(viewer).filter(home_feed_filter(viewer))
+    visible = permissions.visible_posts(viewer)
+    if connection.vendor == "postgresql":
+        size = _page_size(limit)
+        before_id = decode_cursor(before) if before and not since else None
+        since_id = decode_cursor(since) if since else None
+        newest = _home_newest_per_source(
+            visible, viewer, before_id=before_id, since_id=since_id, k=size + 1
+        )
+        if newest is not None:
+            qs = Post.objects.filter(newest)
+            return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+    qs = visible.filter(home_feed_filter(viewer))
     return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+
+
+def _sql(qs: QuerySet) -> tuple[str, tuple]:
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    return sql, tuple(params)
+
+
+def _home_newest_per_source(visible, viewer, *, before_id, since_id, k) -> RawSQL | None:
+    """`id = ANY(<the ids of a home-feed page>)`, newest per source (PostgreSQL).
+
+    The home feed is the union of a few hundred narrow streams (my posts, each person I follow,
+    each group I am in, the announcements), and each has an index that reads it newest first
+    ((author, -id), (group, -id), announcements). A single `author IN (...) OR group IN (...)`
+    filter leaves PostgreSQL to guess between walking the whole id index backwards and
+    gathering every post of every source: either guess is wrong for someone (docs/BENCHMARKS.md,
+    "Home feed"). Instead each source gives its own newest `k` visible posts past the cursor
+    (LATERAL: one short index scan per source), and the page is the newest `k` of those.
+    Every branch is `visible` (permissions.visible_posts, compiled by the ORM), so every id is
+    one the viewer may see. The ids are an array (`= ANY(ARRAY(...))`), which PostgreSQL
+    computes once before it joins the page's authors and groups: as an `IN (...)` semi-join
+    the whole statement took longer to plan and to run (docs/BENCHMARKS.md).
+    """
+    base = visible
+    if before_id is not None:
+        base = base.filter(pk__lt=before_id)
+    if since_id is not None:
+        base = base.filter(pk__gt=since_id)
+    order = "pk" if since_id is not None else "-pk"
+
+    def newest(qs: QuerySet) -> tuple[str, tuple]:
+        return _sql(qs.order_by(order).values("pk")[:k])
+
+    try:
+        # The LATERAL branches read the source row `src` of the enclosing query.
+        source_author = RawSQL("src.author_id", ())  # noqa: S611
+        source_group = RawSQL("src.group_id", ())  # noqa: S611
+        by_author = newest(base.filter(author_id=source_author))
+        by_group = newest(base.filter(group_id=source_group))
+        announcements = newest(base.filter(is_announcement=True))
+        follows = _sql(Follow.objects.filter(follower_id=viewer.pk).values("followee_id"))
+        groups = _sql(permissions.member_group_ids(viewer))
+    except EmptyResultSet:  # nobody (or nothing) to read: the plain filter says so
+        return None
+    direction = "ASC" if since_id is not None else "DESC"
+    # Constants and ORM-compiled clauses only; every value is a parameter.
+    sql = (
+        f"{connection.ops.quote_name(Post._meta.db_table)}.id = ANY(ARRAY("  # noqa: S608
+        "SELECT page.id FROM ("
+        f"SELECT p.id FROM (SELECT %s UNION ALL {follows[0]}) AS src(author_id) "
+        f"CROSS JOIN LATERAL ({by_author[0]}) AS p(id) "
+        f"UNION SELECT p.id FROM ({groups[0]}) AS src(group_id) "
+        f"CROSS JOIN LATERAL ({by_group[0]}) AS p(id) "
+        f"UNION SELECT p.id FROM ({announcements[0]}) AS p(id)"
+        f") AS page ORDER BY page.id {direction} LIMIT %s))"
+    )
+    params = (viewer.pk, *follows[1], *by_author[1])
+    params += (*groups[1], *by_group[1], *announcements[1], k)
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
 
 
 def posts_for_group(*, viewer, group: Group, before=None, since=None, limit=None) -> FeedPage:
@@ -138,7 +322,9 @@ def post_get(*, viewer, post_id) -> Post | None:
         post_id = int(post_id)
     except (TypeError, ValueError):
         return None
-    post = _with_details(permissions.visible_posts(viewer).filter(pk=post_id)).first()
+    post = _with_details(
+        permissions.visible_posts(viewer).filter(pk=post_id), viewer=viewer
+    ).first()
     if post is not None:
         decorate_posts([post], viewer=viewer)
     return post

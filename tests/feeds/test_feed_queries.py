@@ -1,0 +1,219 @@
+"""The home feed at scale (issue 7): a fixed number of queries per page, whatever its size, and
+the same posts as the plain definition (`visible_posts` ∩ own + followed + groups +
+announcements), page by page, backwards and forwards, on SQLite and on PostgreSQL (where the
+selector reads newest-per-source with LATERAL)."""
+
+import random
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import permissions
+from feeds import selectors
+from feeds.cursors import encode_cursor
+from feeds.models import Attachment, Hashtag, Post, Reaction
+from groups.models import Group
+from profiles.models import Follow
+from tests.factories import (
+    AgencyFactory,
+    CommentFactory,
+    GroupFactory,
+    MembershipFactory,
+    PostFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+QUERY_BUDGET = 4  # the target; today 2: the viewer's agency (permissions) and the page
+
+
+@pytest.fixture(autouse=True)
+def _quiet(settings):
+    settings.OUTBOX_DRAIN_INLINE = False
+    settings.REALTIME_PUBLISHER = None
+
+
+def touch(page) -> None:
+    """Everything a feed card reads."""
+    for post in page.items:
+        profile = post.author.profile
+        _ = (profile.display_name, profile.agency, profile.department, post.group, post.agency)
+        _ = (post.comment_count, post.reaction_counts, post.reaction_total, post.can_edit)
+        _ = [a.original_name for a in post.attachments.all()]
+        _ = [t.name for t in post.hashtags.all()]
+
+
+def world(user, rng: random.Random, n_posts: int = 120):
+    """Followed people, groups of every kind, agency posts of two agencies, deleted posts,
+    announcements: the cases where the home feed and the permission rules meet."""
+    home_agency = user.profile.agency
+    elsewhere = AgencyFactory()
+    people = [UserFactory(profile__agency=rng.choice([home_agency, elsewhere])) for _ in range(8)]
+    staff = UserFactory(is_staff=True, profile__agency=elsewhere)
+    for person in people[:5]:
+        Follow.objects.create(follower=user, followee=person)
+    groups = [GroupFactory(kind=kind) for kind in Group.Kind.values for _ in range(2)]
+    for group in groups[::2]:
+        MembershipFactory(group=group, user=user)
+    for group in groups:
+        for person in people:
+            if rng.random() < 0.6:
+                MembershipFactory(group=group, user=person)
+    authors = [*people, user, staff]
+    for _ in range(n_posts):
+        author = rng.choice(authors)
+        roll = rng.random()
+        member_of = [g for g in groups if g.memberships.filter(user=author).exists()]
+        if roll < 0.3 and member_of:
+            post = PostFactory(
+                author=author, audience=Post.Audience.GROUP, group=rng.choice(member_of)
+            )
+        elif roll < 0.6:
+            post = PostFactory(
+                author=author, audience=Post.Audience.AGENCY, agency=author.profile.agency
+            )
+        else:
+            post = PostFactory(author=author, is_announcement=author is staff and roll < 0.7)
+        if rng.random() < 0.05:
+            Post.objects.filter(pk=post.pk).update(deleted=post.created)
+    return people
+
+
+def reference(user) -> list[int]:
+    """The home feed by its definition, newest first."""
+    qs = permissions.visible_posts(user).filter(selectors.home_feed_filter(user))
+    return list(qs.order_by("-pk").values_list("pk", flat=True))
+
+
+def walk_back(user, limit: int) -> list[int]:
+    out, before = [], None
+    while True:
+        page = selectors.posts_for_home(viewer=user, before=before, limit=limit)
+        out += [p.pk for p in page.items]
+        if not page.next_cursor:
+            return out
+        before = page.next_cursor
+
+
+def walk_forward(user, since: str, limit: int) -> list[int]:
+    out, cursor = [], since
+    while True:
+        page = selectors.posts_for_home(viewer=user, since=cursor, limit=limit)
+        if not page.items:
+            return out
+        out = [p.pk for p in page.items] + out  # each page is newest first; pages go forward
+        cursor = page.newest_cursor
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_home_feed_is_its_definition_page_by_page(user, seed):
+    """Every page, backwards (`before`) and forwards (`since`), lists exactly the posts of the
+    definition, in order, and nothing the viewer may not see."""
+    rng = random.Random(seed)
+    people = world(user, rng)
+    expected = reference(user)
+    assert expected, "the world gives the viewer a feed"
+    visible = set(permissions.visible_posts(user).values_list("pk", flat=True))
+    for limit in (1, 7, 20, 100):
+        got = walk_back(user, limit)
+        assert got == expected
+        assert set(got) <= visible
+    oldest_cursor = selectors.posts_for_home(viewer=user, limit=100).items[-1]
+    forward = walk_forward(user, encode_cursor(oldest_cursor.pk - 1), limit=7)
+    assert forward == [pk for pk in expected if pk >= oldest_cursor.pk]
+    for person in people:  # other viewers, other agencies and groups
+        assert walk_back(person, 20) == reference(person)
+
+
+def test_home_feed_of_someone_without_sources_or_access(user):
+    """No follows, no groups: own posts and announcements; deactivated: nothing at all."""
+    own = PostFactory(author=user)
+    announcement = PostFactory(author=UserFactory(is_staff=True), is_announcement=True)
+    PostFactory()  # a stranger's
+    page = selectors.posts_for_home(viewer=user)
+    assert [p.pk for p in page.items] == [announcement.pk, own.pk]
+    user.is_active = False
+    user.save()
+    assert selectors.posts_for_home(viewer=user).items == []
+
+
+def rich_feed(user, n: int) -> None:
+    group = GroupFactory(kind=Group.Kind.PRIVATE)
+    MembershipFactory(group=group, user=user)
+    tags = [Hashtag.objects.create(name=f"tag{i}") for i in range(3)]
+    for i in range(n):
+        author = UserFactory(profile__agency=user.profile.agency)
+        Follow.objects.create(follower=user, followee=author)
+        post = PostFactory(
+            author=author,
+            audience=Post.Audience.GROUP if i % 2 else Post.Audience.EVERYONE,
+            group=group if i % 2 else None,
+        )
+        post.hashtags.set(tags[: i % 3 + 1])
+        Reaction.objects.create(post=post, user=author, kind="like")
+        Reaction.objects.create(post=post, user=user, kind="thanks")
+        CommentFactory(post=post, author=author)
+        Attachment.objects.create(
+            post=post, file=f"attachments/{i}.txt", kind="document", content_type="text/plain",
+            size=1, original_name=f"{i}.txt",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("page", ["first", "deep", "since"])
+def test_home_feed_query_count_is_constant_and_small(user, page):
+    """5, 20 or 50 posts, first page, a deep page or a catch-up: the same number of queries,
+    at most QUERY_BUDGET, with everything a card shows loaded."""
+    rich_feed(user, 160)
+    ids = reference(user)
+    counts = {}
+    for limit in (5, 20, 50):
+        kwargs = {"limit": limit}
+        if page == "deep":
+            kwargs["before"] = encode_cursor(ids[100])
+        elif page == "since":
+            kwargs["since"] = encode_cursor(ids[150])
+        with CaptureQueriesContext(connection) as queries:
+            result = selectors.posts_for_home(viewer=user, **kwargs)
+            touch(result)
+        assert len(result.items) == limit
+        counts[limit] = len(queries.captured_queries)
+    assert counts[5] == counts[20] == counts[50] <= QUERY_BUDGET, counts
+
+
+def test_reaction_counts_ride_along_with_the_page(user, other_user):
+    """The counts and the viewer's own reactions come with the page query, and are right."""
+    Follow.objects.create(follower=user, followee=other_user)
+    post = PostFactory(author=other_user)
+    quiet = PostFactory(author=other_user)
+    for kind, who in (("like", user), ("like", other_user), ("thanks", other_user)):
+        Reaction.objects.create(post=post, user=who, kind=kind)
+    items = {p.pk: p for p in selectors.posts_for_home(viewer=user).items}
+    counts = {kind: (n, mine) for kind, _label, n, mine in items[post.pk].reaction_counts}
+    assert counts["like"] == (2, True)
+    assert counts["thanks"] == (1, False)
+    assert items[post.pk].reaction_total == 3
+    assert items[quiet.pk].reaction_total == 0
+    assert not any(mine for *_rest, mine in items[quiet.pk].reaction_counts)
+
+
+def test_attachments_and_hashtags_ride_along_as_model_instances(user):
+    """What the page's statement read as JSON behaves like the prefetched rows it replaces."""
+    post = PostFactory(author=user)
+    post.hashtags.set([Hashtag.objects.create(name="zeta"), Hashtag.objects.create(name="alpha")])
+    attachment = Attachment.objects.create(
+        post=post, file="attachments/a.txt", kind="document", content_type="text/plain",
+        size=3, original_name="a.txt",
+    )  # fmt: skip
+    [got] = selectors.posts_for_home(viewer=user).items
+    with CaptureQueriesContext(connection) as queries:
+        [a] = got.attachments.all()
+        tags = [t.name for t in got.hashtags.all()]
+    assert not queries.captured_queries
+    assert tags == ["alpha", "zeta"]
+    assert (a.pk, a.post_id, a.original_name, a.size, a.kind) == (
+        attachment.pk, post.pk, "a.txt", 3, "document",
+    )  # fmt: skip
+    assert a.created == attachment.created and a.created.tzinfo is not None
+    assert a.get_absolute_url() == attachment.get_absolute_url()
