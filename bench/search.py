@@ -79,6 +79,8 @@ def summary(values: list[float]) -> dict:
 
 
 def worker(args) -> dict:
+    started = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["OUTBOX_CONSUMERS"] = ""  # the generator writes rows directly; no events
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intranet.settings")
@@ -114,6 +116,12 @@ def worker(args) -> dict:
     result["queries"] = measure_queries(args, viewers, terms, rng)
     if not args.no_endpoint:
         result["endpoint"] = measure_endpoint(args, viewers, terms)
+    result["run"] = {
+        "seconds": round(time.perf_counter() - started),
+        "load_average": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "finished": time.strftime("%Y-%m-%d %H:%M"),
+    }
     return result
 
 
@@ -446,6 +454,12 @@ def main() -> None:
     parser.add_argument("--skip-reindex", action="store_true", help="keep an existing index")
     parser.add_argument("--no-endpoint", action="store_true")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--reuse",
+        default="",
+        help="databases (comma-separated) not measured again: their figures are read from the "
+        "last run's var/bench-search-<name>.json, and the report says when they were measured",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
@@ -456,9 +470,15 @@ def main() -> None:
         return
     results = {"machine": machine(), "databases": {}}
     started = time.perf_counter()
+    reuse = {name for name in args.reuse.split(",") if name}
     for name in args.databases.split(","):
         url = args.pg_url if name == "postgresql" else f"sqlite:///{args.sqlite_path}"
         output = ROOT / "var" / f"bench-search-{name}.json"
+        if name in reuse:
+            print(f"== {name}: figures of the earlier run in {output}", flush=True)
+            results["databases"][name] = json.loads(output.read_text())
+            results["databases"][name]["reused"] = True
+            continue
         print(f"== {name} ({url})", flush=True)
         command = [
             sys.executable, __file__, "--worker", "--database-url", url, "--output", str(output),

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -35,6 +41,7 @@ from .backends.base import (
     SearchPage,
     SearchRequest,
 )
+from .backends.database import _LRU, permission_scope, viewer_key
 from .models import SearchDocument
 
 logger = logging.getLogger(__name__)
@@ -131,7 +138,14 @@ def search(*, viewer, request: SearchRequest) -> Results:
 
     With no kind chosen, the page lists posts and comments, and the first page also shows
     the few best-matching people and groups (each side list links to its own search).
+    What the permission module reads about the viewer in Python (their agency) is read once
+    for the whole search: the backend's queries and the re-check share it.
     """
+    with permission_scope():
+        return _search(viewer=viewer, request=request)
+
+
+def _search(*, viewer, request: SearchRequest) -> Results:
     searcher = _Searcher(viewer)
     first_page = request.after is None and request.offset == 0
     request = replace(request, with_counts=first_page)
@@ -193,6 +207,93 @@ _COMMENT_FIELDS = (
 )  # fmt: skip
 
 
+# --- the re-check and the page's rows, as SQL compiled once ---------------------------------
+# The ORM takes longer to build and compile the re-check's querysets than the database takes
+# to run them, so each is compiled once (per `viewer_key` for the permission's) with the
+# page's ids as one parameter, and run with the same column converters the ORM would apply.
+
+_IDS = object()  # where the page's ids go among a compiled query's parameters
+_COMPILED = _LRU(4096)
+
+
+def _ids_subquery() -> RawSQL:
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [_IDS])
+    return RawSQL("SELECT value FROM json_each(%s)", [_IDS])
+
+
+class _Compiled:
+    """A values() queryset filtered on `pk IN <the page's ids>`, compiled once."""
+
+    def __init__(self, queryset: QuerySet):
+        query = queryset.query
+        compiler = query.get_compiler(queryset.db)
+        sql, params = compiler.as_sql()
+        self.sql, self.params = sql, list(params)
+        self.slot = next(i for i, p in enumerate(self.params) if p is _IDS)
+        self.names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        self.converters = list(compiler.get_converters([c[0] for c in compiler.select]).items())
+
+    def rows(self, ids) -> list[dict]:
+        params = list(self.params)
+        ids = [int(i) for i in ids]
+        params[self.slot] = ids if connection.vendor == "postgresql" else json.dumps(ids)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            fetched = cursor.fetchall()
+        out = []
+        for row in fetched:
+            values = list(row)
+            for position, (functions, expression) in self.converters:
+                value = values[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                values[position] = value
+            out.append(dict(zip(self.names, values, strict=True)))
+        return out
+
+
+def _compiled_rows(key: tuple, build: Callable[[], QuerySet], ids) -> list[dict]:
+    """`build()` (a values() queryset) restricted to `ids`, from SQL compiled once per key."""
+    if connection.vendor not in ("postgresql", "sqlite"):  # pragma: no cover
+        return list(build().filter(pk__in=list(ids)))
+    key = (connection.alias, connection.vendor, *key)
+    compiled = _COMPILED.lookup(key)
+    if compiled is None:
+        try:
+            compiled = _COMPILED.store(key, _Compiled(build().filter(pk__in=_ids_subquery())))
+        except EmptyResultSet:  # e.g. .none() for someone who may see nothing
+            return []
+    return compiled.rows(ids)
+
+
+def _visible_post_rows(viewer, ids) -> list[dict]:
+    """`permissions.visible_posts(viewer)` among `ids`, as the rows a result shows."""
+    if not permissions.is_active_staff(viewer):
+        return []
+    return _compiled_rows(
+        ("posts", *viewer_key(viewer)),
+        lambda: permissions.visible_posts(viewer).order_by().values(*_POST_FIELDS),
+        ids,
+    )
+
+
+def _comment_rows(ids) -> list[dict]:
+    """Comments among `ids` that are not deleted (their post is checked with the posts)."""
+    return _compiled_rows(
+        ("comments",),
+        lambda: Comment.objects.filter(deleted__isnull=True).order_by().values(*_COMMENT_FIELDS),
+        ids,
+    )
+
+
+def _url_of(name: str) -> Callable[[int], str]:
+    """reverse(name, args=[pk]) for many pks at the cost of one reverse()."""
+    marker = 7319004521
+    head, tail = reverse(name, args=[marker]).split(str(marker), 1)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def _checked(page: SearchPage, *, viewer) -> tuple[list[Result], int]:
     """Keep the hits the permission module allows, with what a result shows loaded.
 
@@ -206,30 +307,23 @@ def _checked(page: SearchPage, *, viewer) -> tuple[list[Result], int]:
     found: dict[tuple[str, int], Result] = {}
     comments = []
     if ids := _ids(hits, Kind.COMMENT):
-        comments = list(
-            Comment.objects.filter(pk__in=ids, deleted__isnull=True)
-            .order_by()
-            .values(*_COMMENT_FIELDS)
-        )
+        comments = _comment_rows(ids)
     post_ids = set(_ids(hits, Kind.POST)) | {c["post_id"] for c in comments}
     posts: dict[int, dict] = {}
     if post_ids:
-        posts = {
-            row["pk"]: row
-            for row in permissions.visible_posts(viewer)
-            .filter(pk__in=post_ids)
-            .order_by()
-            .values(*_POST_FIELDS)
-        }
+        posts = {row["pk"]: row for row in _visible_post_rows(viewer, sorted(post_ids))}
     by_id = {(h.kind, h.object_id): h for h in hits}
+    post_url = _url_of("feeds:post") if posts else None
     for post_id in _ids(hits, Kind.POST):
         if post_id in posts:
-            found[(Kind.POST, post_id)] = _post_result(by_id[(Kind.POST, post_id)], posts[post_id])
+            found[(Kind.POST, post_id)] = _post_result(
+                by_id[(Kind.POST, post_id)], posts[post_id], post_url
+            )
     for row in comments:
         post = posts.get(row["post_id"])
         if post is not None:
             hit = by_id[(Kind.COMMENT, row["pk"])]
-            found[(Kind.COMMENT, row["pk"])] = _comment_result(hit, row, post)
+            found[(Kind.COMMENT, row["pk"])] = _comment_result(hit, row, post, post_url)
     if ids := _ids(hits, Kind.GROUP):
         for group in permissions.visible_groups(viewer).filter(pk__in=ids).order_by():
             found[(Kind.GROUP, group.pk)] = _group_result(by_id[(Kind.GROUP, group.pk)], group)
@@ -265,7 +359,7 @@ def _make(hit: Hit, *, kind, pk, url, title, body, created) -> Result:
     )
 
 
-def _post_result(hit: Hit, row: dict) -> Result:
+def _post_result(hit: Hit, row: dict, post_url: Callable[[int], str]) -> Result:
     place = row["group__name"] or (
         row["agency__name"] if row["audience"] == Post.Audience.AGENCY else ""
     )
@@ -275,14 +369,14 @@ def _post_result(hit: Hit, row: dict) -> Result:
         hit,
         kind=Kind.POST,
         pk=row["pk"],
-        url=reverse("feeds:post", args=[row["pk"]]),
+        url=post_url(row["pk"]),
         title=title,
         body=snippets.shorten(row["body"]),
         created=row["created"],
     )
 
 
-def _comment_result(hit: Hit, row: dict, post: dict) -> Result:
+def _comment_result(hit: Hit, row: dict, post: dict, post_url: Callable[[int], str]) -> Result:
     title = _("%(author)s commented on a post by %(post_author)s") % {
         "author": _name(row),
         "post_author": _name(post),
@@ -291,7 +385,7 @@ def _comment_result(hit: Hit, row: dict, post: dict) -> Result:
         hit,
         kind=Kind.COMMENT,
         pk=row["pk"],
-        url=reverse("feeds:post", args=[row["post_id"]]) + f"#comment-{row['pk']}",
+        url=post_url(row["post_id"]) + f"#comment-{row['pk']}",
         title=title,
         body=snippets.shorten(row["body"]),
         created=row["created"],

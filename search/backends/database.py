@@ -23,7 +23,9 @@ from __future__ import annotations
 import heapq
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
@@ -184,6 +186,10 @@ class DatabaseBackend(SearchBackend):
                 if progress:
                     progress(len(batch))
         analyze()
+        if connection.vendor == "postgresql":
+            from .postgresql import forget_cached_statistics
+
+            forget_cached_statistics()
         return ReindexReport(documents=total, seconds=time.perf_counter() - started)
 
     def cluster(self) -> float:
@@ -201,6 +207,9 @@ class DatabaseBackend(SearchBackend):
             with connection.cursor() as cursor:
                 cursor.execute(f"CLUSTER {TABLE} USING {TABLE}_pkey")
                 cursor.execute(f"ANALYZE {TABLE}")
+            from .postgresql import forget_cached_statistics
+
+            forget_cached_statistics()
         return time.perf_counter() - started
 
     # --- searching -----------------------------------------------------------------------
@@ -282,33 +291,103 @@ def _compile(q: Q) -> tuple[str, list]:
     return (sql or "1 = 1"), list(params)
 
 
-_PERMISSION_SQL: OrderedDict[tuple, tuple[str, list]] = OrderedDict()
-_PERMISSION_SQL_SIZE = 4096
+class _LRU(OrderedDict):
+    """A small least-recently-used map for compiled SQL."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def lookup(self, key):
+        value = self.get(key)
+        if value is not None:
+            try:
+                self.move_to_end(key)
+            except KeyError:  # pragma: no cover - dropped by another thread meanwhile
+                pass
+        return value
+
+    def store(self, key, value):
+        self[key] = value
+        if len(self) > self.size:
+            try:
+                self.popitem(last=False)
+            except KeyError:  # pragma: no cover - emptied by another thread meanwhile
+                pass
+        return value
 
 
-def permission_sql(viewer, kinds: Sequence[str]) -> tuple[str, list]:
-    """`permitted_q(viewer, kinds)` compiled, remembered per viewer.
+_PERMISSION_SQL = _LRU(4096)
+_FILTER_SQL = _LRU(1024)
 
-    Compiling the permission module's querysets costs more than running them (~2 ms), so
-    the SQL is kept, keyed by everything the module reads in Python: the user, whether they
-    are active and staff, and their agency (read fresh for every search). Memberships and
-    invitations are read by the SQL itself, so they are always current.
-    """
+# One search (the selector's call, with its side lists and its re-check) reads what the
+# permission module reads in Python about the viewer once: see `viewer_key`.
+_SCOPE: ContextVar[dict | None] = ContextVar("search_permission_scope", default=None)
+
+
+@contextmanager
+def permission_scope() -> Iterator[None]:
+    """Within this block, `viewer_key` reads each viewer's agency once (one search)."""
+    token = _SCOPE.set({})
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def viewer_key(viewer) -> tuple:
+    """Everything the permission module reads in Python about `viewer`: the user, whether
+    they are active and staff, and their agency (read fresh: once per search inside a
+    `permission_scope`, once per call outside one). Memberships and invitations are read by
+    the SQL itself, so they are always current. Compiled permission SQL is keyed by this."""
+    scope = _SCOPE.get()
+    if scope is not None:
+        cached = scope.get(id(viewer))
+        if cached is not None and cached[0] is viewer:
+            return cached[1]
     key = (
+        connection.alias,
         viewer.pk,
         permissions.is_active_staff(viewer),
         bool(getattr(viewer, "is_staff", False)),
         permissions.agency_id_of(viewer),
-        tuple(kinds),
     )
-    cached = _PERMISSION_SQL.get(key)
+    if scope is not None:
+        scope[id(viewer)] = (viewer, key)
+    return key
+
+
+def permission_sql(viewer, kinds: Sequence[str]) -> tuple[str, list]:
+    """`permitted_q(viewer, kinds)` compiled, remembered per `viewer_key`.
+
+    Compiling the permission module's querysets costs more than running them (~2 ms), so
+    the SQL is kept, keyed by everything the module reads in Python (`viewer_key`).
+    """
+    key = (*viewer_key(viewer), tuple(kinds))
+    cached = _PERMISSION_SQL.lookup(key)
     if cached is None:
-        cached = _compile(permitted_q(viewer, kinds))
-        _PERMISSION_SQL[key] = cached
-        if len(_PERMISSION_SQL) > _PERMISSION_SQL_SIZE:
-            _PERMISSION_SQL.popitem(last=False)
-    else:
-        _PERMISSION_SQL.move_to_end(key)
+        cached = _PERMISSION_SQL.store(key, _compile(permitted_q(viewer, kinds)))
+    return cached[0], list(cached[1])
+
+
+def filter_sql(request: SearchRequest) -> tuple[str, list]:
+    """The kinds and filters of `request` as SQL, remembered (the ORM compiles a Q in about a
+    millisecond; the same few filter sets come back all the time)."""
+    key = (
+        connection.alias,
+        request.document_kinds,
+        request.agency_id,
+        request.group_id,
+        request.author_id,
+        request.hashtag.lower(),
+        request.date_from,
+        request.date_to,
+        timezone.get_current_timezone_name() if request.date_from or request.date_to else "",
+    )
+    cached = _FILTER_SQL.lookup(key)
+    if cached is None:
+        q = Q(kind__in=request.document_kinds) & filters_q(request)
+        cached = _FILTER_SQL.store(key, _compile(q))
     return cached[0], list(cached[1])
 
 
@@ -319,9 +398,8 @@ def where_parts(request: SearchRequest, viewer) -> tuple[str, list, str, list]:
     compiled column references fit. The permission part is kept apart: PostgreSQL queries
     wrap it in `( ... ) IS TRUE`, so that nothing in it can be pulled into a join.
     """
-    kinds = request.document_kinds
-    filters, filter_params = _compile(Q(kind__in=kinds) & filters_q(request))
-    allowed, allowed_params = permission_sql(viewer, kinds)
+    filters, filter_params = filter_sql(request)
+    allowed, allowed_params = permission_sql(viewer, request.document_kinds)
     return filters, filter_params, allowed, allowed_params
 
 

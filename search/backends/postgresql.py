@@ -13,7 +13,10 @@ for looks like 0.1% of the documents: a rare word then walks 200,000 rows (the 3
 seen in the pilot). So the plan is never left to it. `_gather` works through the table from
 the newest documents in id windows, measuring as it goes:
 
-1. walk the newest WALK_DOCS documents (bounded cost); a frequent word is done here;
+1. walk the newest WALK_DOCS documents (bounded cost); a frequent word is done here. A word
+   missing from ANALYZE's most common lexemes of the vector column (so rarer than the
+   rarest listed) skips this walk, which would find few of its hits: its first window is
+   sized from that bound (`_density_bound`);
 2. otherwise the matches seen so far give the density of what this viewer may see, which
    sizes the next window to hold about the missing number of hits (×1.5), and the cheaper
    way for that window is chosen by a cost model: a walk, or the GIN index intersected with
@@ -33,6 +36,7 @@ rows only.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,7 +46,7 @@ from django.db import connection
 from .. import conf
 from ..models import SearchDocument
 from .base import COUNT_CAP, SORT_NEWEST, SearchPage, SearchRequest
-from .database import RELEVANCE_CANDIDATES, START, STOP, TABLE, hit
+from .database import _LRU, RELEVANCE_CANDIDATES, START, STOP, TABLE, hit
 
 Kind = SearchDocument.Kind
 
@@ -207,8 +211,74 @@ def _id_range() -> tuple[int, int] | None:
         return cached[1]
     row = _execute(f"SELECT min(id), max(id) FROM {TABLE}", [])[0]
     value = None if row[0] is None else (row[0], row[1])
-    _range_cache[key] = (now, value)
+    if value is not None:  # an empty index is asked again: it may be being filled
+        _range_cache[key] = (now, value)
     return value
+
+
+def forget_cached_statistics() -> None:
+    """After a rebuild (new ids, new statistics): read the id range and the lexeme
+    statistics afresh. (Other processes keep theirs for at most _RANGE_TTL / _STATS_TTL.)"""
+    _range_cache.clear()
+    _stats_cache.clear()
+
+
+_STATS_TTL = 600.0
+_stats_cache: dict[str, tuple[float, tuple[dict[str, float], float] | None]] = {}
+_lexemes_cache = _LRU(4096)
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _lexeme_stats() -> tuple[dict[str, float], float] | None:
+    """(lexeme -> share of documents, smallest share listed), from the statistics ANALYZE
+    keeps for the vector column (its ~1,000 most common lexemes); remembered for minutes.
+    A lexeme not listed is in fewer documents than the smallest share listed."""
+    key = connection.settings_dict["NAME"]
+    now = time.monotonic()
+    cached = _stats_cache.get(key)
+    if cached and now - cached[0] < _STATS_TTL:
+        return cached[1]
+    rows = _execute(
+        "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+        "WHERE schemaname = current_schema() AND tablename = %s AND attname = 'vector'",
+        [TABLE],
+    )
+    value = None
+    if rows and rows[0][0] and rows[0][1]:
+        elems, freqs = rows[0]
+        shares = dict(zip(elems, freqs[: len(elems)], strict=True))
+        value = (shares, min(shares.values()))
+    _stats_cache[key] = (now, value)
+    return value
+
+
+def _lexemes(words: list) -> list[str] | None:
+    """The lexemes every match must contain (the query as PostgreSQL parses it), or None
+    when the query has OR or NOT (no single lexeme bounds it). Remembered per query text."""
+    key = (connection.settings_dict["NAME"], *words)
+    cached = _lexemes_cache.lookup(key)
+    if cached is None:
+        text = _execute(f"SELECT {TSQUERY}::text", list(words))[0][0] or ""
+        found = [m.replace("''", "'") for m in _QUOTED.findall(text)]
+        bare = _QUOTED.sub("", text)
+        cached = _lexemes_cache.store(key, (found if found and not set("|!") & set(bare) else ()))
+    return list(cached) or None
+
+
+def _density_bound(query: _Query) -> float | None:
+    """For words too rare to be in the statistics: at most how many visible matches per
+    document they can have (the smallest share listed, times VISIBLE_SHARE). None otherwise
+    (a listed word is walked first, as is a search with an agency, group or author filter)."""
+    if query.indexed_filter:
+        return None
+    lexemes = _lexemes(query.words)
+    stats = _lexeme_stats() if lexemes else None
+    if not stats:
+        return None
+    shares, smallest = stats
+    if all(lexeme in shares for lexeme in lexemes):
+        return None
+    return smallest * VISIBLE_SHARE
 
 
 def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
@@ -228,17 +298,27 @@ def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
     first_page = before is None and query.high_id is None
     hi = None if first_page else top + 1
     out = _Gathered()
-    lo = max(top - WALK_DOCS + 1, low)
-    out.rows += _walk(query, lo, hi, want)
-    if len(out.rows) >= want or lo <= low:
-        out.complete = len(out.rows) < want
-        return out
-    seen_docs, seen_visible = top + 1 - lo, len(out.rows)
-    hi, window = lo, WALK_DOCS
+    bound = _density_bound(query)
+    seen_docs = seen_visible = window = 0
+    if bound is None or bound * WALK_DOCS * 4 >= want:
+        # A word that may be frequent: walk the newest documents first.
+        lo = max(top - WALK_DOCS + 1, low)
+        out.rows += _walk(query, lo, hi, want)
+        if len(out.rows) >= want or lo <= low:
+            out.complete = len(out.rows) < want
+            return out
+        seen_docs, seen_visible = top + 1 - lo, len(out.rows)
+        hi, window = lo, WALK_DOCS
+    # else: by the statistics, a walk of WALK_DOCS documents would find under a quarter of
+    # the page: the first window is sized by that bound and read through the GIN index.
+    upper = top + 1 if hi is None else hi  # where the next window ends (hi None: no bound)
     while len(out.rows) < want:
         missing = want - len(out.rows)
-        density = max(seen_visible, 0.5) / seen_docs  # visible matches per document
-        remaining = hi - low
+        if seen_docs:
+            density = max(seen_visible, 0.5) / seen_docs  # visible matches per document
+        else:
+            density = max(bound, 1e-9)
+        remaining = upper - low
         window = max(int(SAFETY * missing / density), window * 2)
         if density * remaining <= RARE_MATCHES or window >= remaining:
             rows, _all = _indexed(query, low, hi, missing)
@@ -249,15 +329,15 @@ def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
         postings = density * (high - low) / VISIBLE_SHARE
         walk_cost = window * WALK_US * (FILTER_SHARE if query.indexed_filter else 1.0)
         gin_cost = postings * POSTING_US + density * window * 2 * PAGE_US
-        lo = hi - window
-        if walk_cost <= gin_cost:
+        lo = upper - window
+        if walk_cost <= gin_cost and hi is not None:  # (a walk needs its upper bound)
             found = _walk(query, lo, hi, missing)
         else:
             found, _all = _indexed(query, lo, hi, missing)
         out.rows += found
         seen_visible += len(found)
         seen_docs += window
-        hi = lo
+        hi = upper = lo
     return out
 
 

@@ -1,0 +1,95 @@
+"""PostgreSQL newest-first gathering: whichever way the windows go (walks, GIN windows, a
+rare word's first window sized from the statistics), the pages are the same."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from feeds import actions as feed_actions
+from search.backends import database_backend, postgresql
+from search.backends.base import SORT_RELEVANCE
+
+from .helpers import request
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own planning"),
+]
+
+
+@pytest.fixture
+def backend():
+    return "database"
+
+
+def _all_pages(viewer, text: str, **options) -> list[int]:
+    backend, seen, after = database_backend(), [], None
+    while True:
+        page = backend.search(request(text, limit=4, after=after, **options), viewer=viewer)
+        seen += [h.seq for h in page.hits]
+        if not page.has_more:
+            return seen
+        after = page.hits[-1].seq
+
+
+@pytest.fixture
+def plovers(world, commit):
+    audiences = [
+        {},
+        {"audience": "agency"},
+        {"audience": "group", "group": world.private_group},
+        {"audience": "group", "group": world.open_group},
+    ]
+    for i in range(24):
+        commit(
+            feed_actions.create_post,
+            author=world.alice,
+            body=f"plover count {i}",
+            **audiences[i % len(audiences)],
+        )
+        if i % 5 == 0:
+            commit(feed_actions.create_post, author=world.bob, body=f"unrelated note {i}")
+    return world
+
+
+@pytest.mark.parametrize("rare", [False, True])
+@pytest.mark.parametrize("walk_docs", [2, 5, 3000])
+def test_every_way_of_gathering_gives_the_same_pages(plovers, monkeypatch, rare, walk_docs):
+    world = plovers
+    expected = {v.username: _all_pages(v, "plover") for v in (world.alice, world.bob, world.carol)}
+    assert len(expected["alice"]) == 24 and 0 < len(expected["carol"]) < 24
+    monkeypatch.setattr(postgresql, "WALK_DOCS", walk_docs)
+    monkeypatch.setattr(postgresql, "RARE_MATCHES", 0)
+    if rare:  # as if the statistics said the word is rare: no first walk
+        monkeypatch.setattr(postgresql, "_density_bound", lambda query: 0.01)
+    for viewer in (world.alice, world.bob, world.carol):
+        assert _all_pages(viewer, "plover") == expected[viewer.username]
+        counted = database_backend().search(request("plover", with_counts=True), viewer=viewer)
+        assert sum(counted.counts.values()) == len(expected[viewer.username])
+        ranked = database_backend().search(
+            request("plover", sort=SORT_RELEVANCE, limit=50), viewer=viewer
+        )
+        assert sorted(h.seq for h in ranked.hits) == sorted(expected[viewer.username])
+
+
+def test_the_lexemes_of_a_query(world):
+    lexemes = postgresql._lexemes
+    assert lexemes(["english", "plovers"]) == ["plover"]
+    assert lexemes(["english", '"budget review"']) == ["budget", "review"]
+    assert lexemes(["english", "budget or review"]) is None
+    assert lexemes(["english", "budget -review"]) is None
+    assert lexemes(["english", "the"]) is None  # a stop word: nothing to look up
+
+
+def test_only_words_missing_from_the_statistics_get_a_bound(world, monkeypatch):
+    monkeypatch.setattr(postgresql, "_lexeme_stats", lambda: ({"budget": 0.2}, 0.01))
+    query = postgresql._Query(
+        words=["english", "budget"], filters="1 = 1", filter_params=[], allowed="TRUE",
+        allowed_params=[],
+    )  # fmt: skip
+    assert postgresql._density_bound(query) is None
+    query.words = ["english", "plover"]
+    assert postgresql._density_bound(query) == pytest.approx(0.01 * postgresql.VISIBLE_SHARE)
+    query.indexed_filter = True
+    assert postgresql._density_bound(query) is None

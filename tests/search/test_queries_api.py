@@ -1,0 +1,154 @@
+"""The search endpoint's cost in queries, and the shortcuts that keep it low.
+
+`GET /api/search/` runs a fixed number of queries whatever the page holds (no query per
+result), reads the viewer's agency once, and answers exactly what the DRF serializers that
+describe it in the schema would. Counts of queries, never times.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+
+from feeds import actions as feed_actions
+from feeds.models import Post
+from profiles.models import Profile
+from search import selectors
+from search.api import SearchResponseSerializer, response_data
+from search.backends import postgresql
+from search.backends.base import SearchPage
+from search.backends.database import hit
+
+from .helpers import request as search_request
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = reverse("api-search")
+
+
+@pytest.fixture
+def backend():
+    return "database"  # the queries counted are the database backend's
+
+
+@pytest.fixture
+def token_client(world):
+    client = APIClient()
+    token = Token.objects.create(user=world.carol)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _long_range_cache(monkeypatch):
+    # PostgreSQL remembers the id range for a few seconds: long enough for these tests.
+    monkeypatch.setattr(postgresql, "_RANGE_TTL", 600.0)
+
+
+def _queries(client, params: dict) -> list[str]:
+    client.get(SEARCH, params)  # warm: per-connection settings, compiled SQL, the id range
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(SEARCH, params)
+    assert response.status_code == 200, response.content
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def _fill(world, commit, n: int) -> None:
+    for i in range(n):
+        post = commit(feed_actions.create_post, author=world.alice, body=f"puffin report {i}")
+        commit(feed_actions.add_comment, post=post, author=world.bob, body=f"puffin reply {i}")
+
+
+# Token and user; the viewer's agency; the search; then its counts (SQLite) or its snippets
+# (PostgreSQL); the page's comments; the page's posts, re-checked by the permission module.
+EXPECTED_QUERIES = 6
+
+
+def test_the_endpoint_runs_a_fixed_number_of_queries(world, commit, token_client):
+    _fill(world, commit, 2)
+    few = _queries(token_client, {"q": "puffin", "kind": "post"})
+    _fill(world, commit, 15)
+    response = token_client.get(SEARCH, {"q": "puffin", "kind": "post"})
+    assert len(response.json()["results"]) == 20
+    many = _queries(token_client, {"q": "puffin", "kind": "post"})
+    assert len(few) == len(many) == EXPECTED_QUERIES, many
+
+
+def test_the_viewers_agency_is_read_once_per_search(world, commit, token_client):
+    _fill(world, commit, 3)
+    sql = _queries(token_client, {"q": "puffin", "kind": "post"})
+    profile_table = Profile._meta.db_table
+    assert sum(f'FROM "{profile_table}"' in q for q in sql) == 1, sql
+
+
+def test_a_move_to_another_agency_is_seen_by_the_next_search(world, commit):
+    agency_post = commit(
+        feed_actions.create_post, author=world.alice, body="cormorant plan", audience="agency"
+    )
+    page = SearchPage(hits=[hit("post", agency_post.pk, 1)], has_more=False)
+    assert [r.pk for r in selectors._checked(page, viewer=world.bob)[0]] == [agency_post.pk]
+    assert selectors._checked(page, viewer=world.carol)[0] == []
+    Profile.objects.filter(user=world.carol).update(agency=world.agency_a)
+    Profile.objects.filter(user=world.bob).update(agency=world.agency_b)
+    assert [r.pk for r in selectors._checked(page, viewer=world.carol)[0]] == [agency_post.pk]
+    assert selectors._checked(page, viewer=world.bob)[0] == []
+
+
+def test_the_recheck_drops_what_the_index_should_not_have_given(world, commit):
+    """Whatever a backend hands over, the page keeps only what the permission module allows
+    (here: hits for a secret group's post and a deleted post, given to an outsider)."""
+    secret = world.posts["secret"]
+    public = world.posts["everyone"]
+    gone = commit(feed_actions.create_post, author=world.alice, body="tern notes")
+    comment = commit(feed_actions.add_comment, post=secret, author=world.alice, body="tern")
+    Post.objects.filter(pk=gone.pk).update(deleted=gone.created)
+    page = SearchPage(
+        hits=[
+            hit("post", secret.pk, 5),
+            hit("comment", comment.pk, 4),
+            hit("post", gone.pk, 3),
+            hit("post", public.pk, 2),
+        ],
+        has_more=False,
+    )
+    results, dropped = selectors._checked(page, viewer=world.carol)
+    assert [(r.kind, r.pk) for r in results] == [("post", public.pk)]
+    assert dropped == 3
+    results, dropped = selectors._checked(page, viewer=world.alice)
+    assert [(r.kind, r.pk) for r in results] == [
+        ("post", secret.pk),
+        ("comment", comment.pk),
+        ("post", public.pk),
+    ]
+    assert results[1].url.endswith(f"/posts/{secret.pk}/#comment-{comment.pk}")
+
+
+@pytest.mark.parametrize("kind", ["post", ""])
+def test_the_response_is_what_the_serializers_give(world, commit, kind):
+    for i in range(3):
+        post = commit(feed_actions.create_post, author=world.alice, body=f"<b>gannet</b> {i}")
+        commit(feed_actions.add_comment, post=post, author=world.bob, body=f"gannet & co {i}")
+    params = {"q": "gannet", "limit": "4", **({"kind": kind} if kind else {})}
+    http = Request(APIRequestFactory().get(SEARCH, params))
+    results = selectors.search(
+        viewer=world.alice, request=search_request("gannet", limit=4, kinds=(kind,) if kind else ())
+    )
+    assert results.results and results.next_cursor
+    payload = {
+        "results": results.results,
+        "counts": results.counts,
+        "counts_capped": results.capped,
+        "next": None,
+        "notice": results.notice,
+        "backend": results.backend,
+    }
+    expected = SearchResponseSerializer(payload, context={"request": http}).data
+    got = response_data(results, http)
+    assert got["next"].startswith("http://testserver/api/search/?") and "cursor=" in got["next"]
+    got["next"] = None
+    assert got == expected
