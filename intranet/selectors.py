@@ -90,7 +90,8 @@ def _snippet(page: Page, words: list[str], length: int = 200) -> str:
     for name in ("lead", "body", "about", "intro"):
         value = getattr(page, name, "")
         if value:
-            texts.append(" ".join(strip_tags(str(value)).split()))
+            # "> <": a heading and the paragraph after it stay two words apart.
+            texts.append(" ".join(strip_tags(str(value).replace("><", "> <")).split()))
     words = [word.lower() for word in words if len(word) > 1]
     for text in texts:
         found = min((i for i in (text.lower().find(w) for w in words) if i >= 0), default=-1)

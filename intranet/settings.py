@@ -65,6 +65,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The database unreachable (restarting): 503 + Retry-After instead of a 500. Above the
+    # middleware that read the session or the person, so it sees their failures too.
+    "intranet.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -157,6 +160,9 @@ REALTIME_PUBLISHER = env.str("REALTIME_PUBLISHER", default="feeds.realtime.publi
 # --- Search ------------------------------------------------------------------------------------
 SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="database")
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+ELASTICSEARCH_INDEX = env.str("ELASTICSEARCH_INDEX", default="agora-search")  # the alias
+ELASTICSEARCH_TIMEOUT = env.float("ELASTICSEARCH_TIMEOUT", default=3.0)  # then the database
+ELASTICSEARCH_REFRESH = env.bool("ELASTICSEARCH_REFRESH", default=False)  # tests, small sites
 
 # --- Auth --------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -335,6 +341,9 @@ if SEARCH_BACKEND == "elasticsearch" and ELASTICSEARCH_URL:
     }
 else:
     WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# The search page also lists intranet pages (kind "page"): search/sources.py loads these
+# dotted paths, so the search app never imports the intranet.
+SEARCH_EXTRA_SOURCES = ["intranet.selectors.search_pages"]
 
 # Email: EMAIL_URL (smtp://user:password@host:587, smtp+tls://..., consolemail://), printed to
 # the console on the embedded default.
