@@ -6,6 +6,7 @@ Chromium or Playwright is missing; under CI=true they fail instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -36,6 +37,41 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_daphne(env: dict, port: int, workdir: Path):
+    """daphne serving Agora with `env` on 127.0.0.1:`port` until the block ends; its log is
+    `workdir`/daphne.log, shown if it does not answer within 30 s."""
+    log_path = workdir / "daphne.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+            + ["intranet.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base_url}/accounts/login/", timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    raise RuntimeError(log_path.read_text()) from None
+                time.sleep(0.2)
+        try:
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 def _chromium_path() -> str | None:
@@ -72,32 +108,8 @@ def e2e_server(tmp_path_factory):
     subprocess.run(
         [python, str(ROOT / "tests" / "e2e" / "make_world.py")], cwd=ROOT, env=env, check=True
     )
-    log = open(workdir / "daphne.log", "w")
-    server = subprocess.Popen(
-        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "intranet.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base_url}/accounts/login/", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError((workdir / "daphne.log").read_text()) from None
-            time.sleep(0.2)
-    yield base_url
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    with running_daphne(env, port, workdir) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, running_daphne
 from tests.identity.servers.fixtures import (  # noqa: F401  (fixtures)
     PASSWORD,
     node_idp,
@@ -47,33 +45,8 @@ def sso_server(tmp_path_factory, node_idp, sso_agora_port):  # noqa: F811
     python = sys.executable
     for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
         subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True)
-    log = open(workdir / "daphne.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(sso_agora_port)]
-        + ["intranet.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{sso_agora_port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base_url}/accounts/login/", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError((workdir / "daphne.log").read_text()) from None
-            time.sleep(0.2)
-    yield base_url
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    with running_daphne(env, sso_agora_port, workdir) as base_url:
+        yield base_url
 
 
 def test_a_new_colleague_signs_in_with_the_agency_account_and_lands_on_the_home_feed(
