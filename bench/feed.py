@@ -214,6 +214,9 @@ def setup_django(database_url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ.setdefault("OUTBOX_CONSUMERS", "")
     os.environ.setdefault("REALTIME_PUBLISHER", "")
+    # The measuring process itself: one persistent connection (its reads are timed one by one);
+    # the servers it starts use the pool as shipped (server_env).
+    os.environ.setdefault("DATABASE_POOL", "false")
     os.environ.setdefault("CONN_MAX_AGE", "600")
     os.environ["STATIC_ROOT"] = str(STATIC_ROOT)
     sys.path.insert(0, str(ROOT))
@@ -488,6 +491,7 @@ def server_env(database_url: str, **extra: str) -> dict:
         OUTBOX_CONSUMERS="",
         SEARCH_BACKEND="database",
         STATIC_ROOT=str(STATIC_ROOT),
+        DATABASE_POOL="true",  # as shipped (the measuring process has its own setting)
     )
     env.update(extra)
     return env
@@ -554,6 +558,17 @@ class Http:
         return elapsed
 
 
+# How the server gets its database connections (environment of the server process).
+CONNECTIONS = {
+    "pool": {"DATABASE_POOL": "true"},  # as shipped: intranet/pooled_postgresql
+    "per-request": {"DATABASE_POOL": "false", "CONN_MAX_AGE": "0"},
+}
+CONNECTION_LABELS = {
+    "pool": "pool (as shipped)",
+    "per-request": "one per request (`DATABASE_POOL=false`)",
+}
+
+
 def measure_http(args, viewers: list[tuple], rng: random.Random) -> dict:
     from django.conf import settings
 
@@ -562,8 +577,8 @@ def measure_http(args, viewers: list[tuple], rng: random.Random) -> dict:
     tokens = tokens_for(ids)
     port = free_port()
     out = {}
-    for conn_max_age in args.conn_max_age.split(","):
-        env = server_env(args.database_url, CONN_MAX_AGE=conn_max_age)
+    for variant in args.connections.split(","):
+        env = server_env(args.database_url, **CONNECTIONS[variant])
         server = start_uvicorn(env, port)
         try:
             client = Http(port)
@@ -588,8 +603,8 @@ def measure_http(args, viewers: list[tuple], rng: random.Random) -> dict:
                     rng.shuffle(steps)
                     for name, path, headers in steps:
                         series[name].append(client.get(path, headers))
-            out[conn_max_age] = {key: summary(values) for key, values in series.items()}
-            print(f"  http CONN_MAX_AGE={conn_max_age}: {out[conn_max_age]}", flush=True)
+            out[variant] = {key: summary(values) for key, values in series.items()}
+            print(f"  http connections={variant}: {out[variant]}", flush=True)
         finally:
             stop(server)
     return out
@@ -672,13 +687,14 @@ def render(results: dict) -> str:
             "feed, trending hashtags), `GET /api/feed/home/` the API (token), each against "
             "`GET /bench/hello/` on the same server, interleaved.",
             "",
-            "| CONN_MAX_AGE | hello world | home page | home / hello, p95 | API home feed | "
-            "API / hello, p95 |",
+            "| database connections | hello world | home page | home / hello, p95 | "
+            "API home feed | API / hello, p95 |",
             "|---|---|---|---|---|---|",
         ]
-        for age, h in results["http"].items():
+        for variant, h in results["http"].items():
             lines.append(
-                f"| {age} | {cell(h['hello'])} | {cell(h['home'])} | "
+                f"| {CONNECTION_LABELS.get(variant, variant)} | {cell(h['hello'])} | "
+                f"{cell(h['home'])} | "
                 f"**{ratio(h['home'], h['hello'])}** | {cell(h['api'])} | "
                 f"**{ratio(h['api'], h['hello'])}** |"
             )
@@ -693,7 +709,9 @@ def main() -> None:
     parser.add_argument("--cold-viewers", type=int, default=50)
     parser.add_argument("--http-viewers", type=int, default=50)
     parser.add_argument("--http-rounds", type=int, default=4)
-    parser.add_argument("--conn-max-age", default="0,600", help="server settings to compare")
+    parser.add_argument(
+        "--connections", default="pool,per-request", help=f"server settings: {list(CONNECTIONS)}"
+    )
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/BENCHMARKS.md")
     parser.add_argument("--seed", type=int, default=7)

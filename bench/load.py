@@ -252,7 +252,7 @@ else:
         people = people_file(args)
         for layout in [int(x) for x in args.layouts.split(",")]:
             port = free_port()
-            env = server_env(args.database_url, CONN_MAX_AGE="600", OUTBOX_CONSUMERS=CONSUMERS)
+            env = server_env(args.database_url, OUTBOX_CONSUMERS=CONSUMERS)
             server = start_uvicorn(env, port, workers=layout)
             worker = subprocess.Popen(  # noqa: S603  (our own worker)
                 [sys.executable, "manage.py", "run_outbox"], cwd=ROOT, env=env,

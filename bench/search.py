@@ -338,7 +338,7 @@ def measure_endpoint(args, viewers, terms) -> dict:
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="bench.settings",
-        CONN_MAX_AGE="600",
+        DATABASE_POOL="true",  # PostgreSQL as shipped (a pool); SQLite has none
         DEBUG="false",
         LOG_LEVEL="WARNING",
     )

@@ -278,7 +278,7 @@ def main() -> None:
     }
     cleanup(args.database_url)
     port = free_port()
-    env = server_env(args.database_url, CONN_MAX_AGE="600", OUTBOX_CONSUMERS=CONSUMERS)
+    env = server_env(args.database_url, OUTBOX_CONSUMERS=CONSUMERS)
     server = start_uvicorn(env, port)
     worker = subprocess.Popen(  # noqa: S603  (our own worker, our own arguments)
         [sys.executable, "manage.py", "run_outbox"],

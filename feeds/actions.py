@@ -56,24 +56,36 @@ def _active_users_by_handle(handles: Iterable[str]) -> list:
     return list(User.objects.filter(match, is_active=True))
 
 
-def _sync_hashtags(post: Post, names: Iterable[str]) -> None:
-    tags = []
+def _sync_hashtags(post: Post, names: Iterable[str], *, new: bool = False) -> list[Hashtag]:
+    """Link the post to its hashtags (creating the missing ones); returns them by name.
+    `new`: the post has no links yet (one INSERT for them all, nothing to compare)."""
     names = sorted(names)[:30]
-    for name in names:
-        tag, _created = Hashtag.objects.get_or_create(name=name)
-        tags.append(tag)
-    post.hashtags.set(tags)
+    if names:
+        Hashtag.objects.bulk_create([Hashtag(name=n) for n in names], ignore_conflicts=True)
+    tags = sorted(Hashtag.objects.filter(name__in=names), key=lambda t: t.name) if names else []
+    if new:
+        Post.hashtags.through.objects.bulk_create(
+            [Post.hashtags.through(post=post, hashtag=tag) for tag in tags]
+        )
+    else:
+        post.hashtags.set(tags)
+    return tags
 
 
-def _sync_mentions(post: Post, handles: Iterable[str], *, comment: Comment | None = None) -> None:
+def _sync_mentions(
+    post: Post, handles: Iterable[str], *, comment: Comment | None = None, new: bool = False
+) -> None:
+    """`new`: the post or comment was just created, so it has no mentions to compare."""
     users = _active_users_by_handle(handles)
-    Mention.objects.filter(post=post, comment=comment).exclude(user__in=users).delete()
-    existing = set(
-        Mention.objects.filter(post=post, comment=comment).values_list("user_id", flat=True)
-    )
-    Mention.objects.bulk_create(
-        [Mention(post=post, comment=comment, user=u) for u in users if u.pk not in existing]
-    )
+    existing = set()
+    if not new:
+        Mention.objects.filter(post=post, comment=comment).exclude(user__in=users).delete()
+        existing = set(
+            Mention.objects.filter(post=post, comment=comment).values_list("user_id", flat=True)
+        )
+    to_add = [Mention(post=post, comment=comment, user=u) for u in users if u.pk not in existing]
+    if to_add:
+        Mention.objects.bulk_create(to_add)
 
 
 def _check_audience(author, audience: str, group: Group | None, is_announcement: bool):
@@ -162,8 +174,9 @@ def create_post(
             agency_id=agency_id,
             is_announcement=is_announcement,
         )
-        _sync_hashtags(post, rendered.hashtags)
-        _sync_mentions(post, rendered.mentions)
+        tags = _sync_hashtags(post, rendered.hashtags, new=True)
+        _sync_mentions(post, rendered.mentions, new=True)
+        saved = []
         for item in checked:
             attachment = Attachment(
                 post=post,
@@ -174,7 +187,11 @@ def create_post(
             )
             attachment.file.save(item.name, ContentFile(item.data), save=False)
             attachment.save()
-        record_event(topic="post.created", object_id=post.pk)
+            saved.append(attachment)
+        # What the caller and the live publisher may show at once without reading them back
+        # (selectors.post_as_written).
+        post.written_hashtags, post.written_attachments = tags, saved
+        record_event(topic="post.created", object_id=post.pk, instance=post)
     return post
 
 
@@ -226,7 +243,7 @@ def add_comment(*, post: Post, author, body: str, parent: Comment | None = None)
         comment = Comment.objects.create(
             post=post, parent=parent, author=author, body=body, body_html=rendered.html
         )
-        _sync_mentions(post, rendered.mentions, comment=comment)
+        _sync_mentions(post, rendered.mentions, comment=comment, new=True)
         record_event(topic="comment.created", object_id=comment.pk, payload={"post": post.pk})
     return comment
 

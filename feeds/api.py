@@ -309,9 +309,9 @@ class PostCreateView(APIView):
             is_announcement=data["is_announcement"],
         )
         location = absolute_url(request, reverse("api:post-detail", args=[post.pk]))
-        return _post_response(
-            request, post.pk, status_code=status.HTTP_201_CREATED, headers={"Location": location}
-        )
+        post = selectors.post_as_written(post=post, viewer=request.user)
+        data = PostSerializer(post, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
 class PostDetailView(APIView):

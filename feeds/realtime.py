@@ -253,8 +253,13 @@ def _post_event(post, op: str) -> dict | None:
     }
 
 
-def post_created(post_id: int, payload: dict) -> dict | None:
-    post = selectors.post_for_delivery(post_id=post_id)
+def post_created(post_id: int, payload: dict, instance=None) -> dict | None:
+    """`instance`: the post as actions.create_post wrote it, in this thread, a moment ago (no
+    comments, no reactions yet): its card needs no reading back."""
+    if instance is not None:
+        post = selectors.post_as_written(post=instance, viewer=None)
+    else:
+        post = selectors.post_for_delivery(post_id=post_id)
     return _post_event(post, "add") if post is not None else None
 
 
@@ -399,23 +404,30 @@ BUILDERS: dict[str, Callable[[int, dict], dict | None]] = {
     "profile.updated": profile_updated,
     "user.deactivated": user_deactivated,
 }
+# The builders that can take the object as it was just written instead of reading it back.
+TAKES_INSTANCE = {"post.created"}
 
 
-def build_message(topic: str, object_id: int, payload: dict | None = None) -> dict | None:
-    """The one channel-layer message for an outbox event, or None if it goes nowhere live."""
+def build_message(
+    topic: str, object_id: int, payload: dict | None = None, instance=None
+) -> dict | None:
+    """The one channel-layer message for an outbox event, or None if it goes nowhere live.
+    `instance` (see outbox.actions.record_event) is used by the builders that take it."""
     builder = BUILDERS.get(topic)
     if builder is None:
         return None
+    if instance is not None and topic in TAKES_INSTANCE:
+        return builder(object_id, payload or {}, instance=instance)
     return builder(object_id, payload or {})
 
 
-def publish_event(topic: str, object_id: int, payload: dict | None = None) -> bool:
+def publish_event(topic: str, object_id: int, payload: dict | None = None, instance=None) -> bool:
     """Publish an outbox event to the sockets that may see it. Never raises.
 
     Called after commit (`settings.REALTIME_PUBLISHER`); returns whether a message was sent.
     """
     try:
-        message = build_message(topic, object_id, payload)
+        message = build_message(topic, object_id, payload, instance=instance)
     except Exception:  # a rendering bug must not fail the write that already committed
         logger.exception("Could not build the live message for %s %s", topic, object_id)
         return False

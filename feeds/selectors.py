@@ -330,6 +330,19 @@ def post_get(*, viewer, post_id) -> Post | None:
     return post
 
 
+def post_as_written(*, post: Post, viewer) -> Post:
+    """The post `viewer` has just written (`actions.create_post`), with what `post_get`
+    attaches, without reading it back: a new post has no comments and no reactions, and its
+    hashtags and attachments are those create_post wrote (`written_*`)."""
+    _as_prefetched(post, "hashtags", list(post.written_hashtags))
+    _as_prefetched(post, "attachments", list(post.written_attachments))
+    post.comment_count = 0
+    post.reaction_counts = [(kind, label, 0, False) for kind, label in Reaction.Kind.choices]
+    post.reaction_total = 0
+    post.can_edit = post.author_id == getattr(viewer, "pk", None)
+    return post
+
+
 def comments_for_post(*, viewer, post: Post) -> list[Comment]:
     """Top-level comments with their replies attached as `.thread_replies`, oldest first."""
     comments = list(

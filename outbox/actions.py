@@ -13,20 +13,26 @@ from .models import OutboxEvent
 logger = logging.getLogger(__name__)
 
 
-def record_event(*, topic: str, object_id: int, payload: dict | None = None) -> OutboxEvent:
+def record_event(
+    *, topic: str, object_id: int, payload: dict | None = None, instance=None
+) -> OutboxEvent:
     """Write an outbox row in the current transaction.
 
     The row commits or rolls back with the change it describes, so a consumer never hears of a
     change that did not happen and never misses one that did. After the commit, the event is
     also handed to `settings.REALTIME_PUBLISHER` (live updates; a failure there is logged and
-    never reaches the caller).
+    never reaches the caller). `instance`: the object as this transaction wrote it, handed to
+    the publisher only (never stored), so that it need not read it back.
     """
     event = OutboxEvent.objects.create(
         topic=topic, object_id=object_id, payload=payload or {}, available_at=timezone.now()
     )
     if settings.REALTIME_PUBLISHER:
         # Live delivery is best effort and immediate; the outbox row is what is retried.
-        publish = partial(import_string(settings.REALTIME_PUBLISHER), topic, object_id, payload)
+        extra = {"instance": instance} if instance is not None else {}
+        publish = partial(
+            import_string(settings.REALTIME_PUBLISHER), topic, object_id, payload, **extra
+        )
         transaction.on_commit(publish, robust=True)
     if settings.OUTBOX_DRAIN_INLINE and not _drain_scheduled():
         transaction.on_commit(_drain_after_commit)

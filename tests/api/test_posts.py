@@ -126,6 +126,48 @@ def test_post_representation(api, user, other_user, owner):
     assert data["url"] == f"http://testserver/posts/{post.pk}/"
 
 
+@pytest.mark.parametrize("audience", ["everyone", "agency", "group"])
+def test_the_create_answer_is_the_post_as_read_back(api, user, other_user, owner, audience):
+    """POST answers with the post it wrote, without reading it back: field for field what
+    GET answers for the same post (hashtags in order, attachments, empty counts)."""
+    group = make_group(Group.Kind.PRIVATE, owner=owner, members=[user])
+    body = {
+        "body": f"Minutes #Zeta #alpha #Zeta @{other_user.username}",
+        "audience": audience,
+        "attachments": [png(), png("second.png")],
+    }
+    if audience == "group":
+        body["group"] = group.slug
+    created = api.post(POSTS, body, format="multipart")
+    assert created.status_code == 201, created.content
+    read_back = api.get(created["Location"])
+    assert read_back.status_code == 200
+    assert created.json() == read_back.json()
+    assert created.json()["hashtags"] == ["alpha", "zeta"]
+    assert len(created.json()["attachments"]) == 2
+
+
+def test_writing_a_post_costs_no_query_for_what_a_new_post_cannot_have(api, user, other_user):
+    """No DELETE or SELECT of earlier mentions (there are none), one INSERT for the hashtags
+    however many, and no SELECT of the post it just wrote."""
+    api.post(POSTS, {"body": "warm-up #one"}, format="json")
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(
+            POSTS,
+            {"body": f"#one #two #three @{other_user.username} and @nobody"},
+            format="json",
+        )
+    assert response.status_code == 201
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in statements if s.startswith("DELETE")], statements
+    mention_reads = [s for s in statements if s.startswith("SELECT") and "feeds_mention" in s]
+    assert not mention_reads, mention_reads
+    hashtag_inserts = [s for s in statements if s.startswith("INSERT") and 'feeds_hashtag"' in s]
+    assert len(hashtag_inserts) == 1, statements
+    post_reads = [s for s in statements if s.startswith("SELECT") and 'FROM "feeds_post"' in s]
+    assert not post_reads, post_reads
+
+
 def test_create_group_post_by_slug(api, user, owner):
     group = make_group(Group.Kind.PRIVATE, owner=owner, members=[user])
     response = api.post(POSTS, {"body": "For the group", "group": group.slug}, format="json")

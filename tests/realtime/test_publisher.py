@@ -59,6 +59,35 @@ def test_post_created_goes_to_the_posts_stream_with_its_card(ana, settings):
     assert "Hello" in data["html"] and "csrfmiddlewaretoken" not in data["html"]
 
 
+@pytest.mark.parametrize("audience", ["everyone", "agency", "group"])
+def test_the_card_of_a_post_just_written_is_the_card_read_back(ana, private_group, audience):
+    """create_post hands the publisher the post it wrote: the message is the same as one
+    built by reading the post back (hashtags, attachments, badges, counts)."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "teal").save(out, format="PNG")
+    files = [
+        SimpleUploadedFile("a.png", out.getvalue(), content_type="image/png"),
+        SimpleUploadedFile("notes.txt", b"Agenda", content_type="text/plain"),
+    ]
+    post = feed_actions.create_post(
+        author=ana,
+        body="Budget #Zeta #alpha **now**",
+        audience=audience,
+        group=private_group if audience == "group" else None,
+        attachments=files,
+    )
+    as_written = realtime.build_message("post.created", post.pk, instance=post)
+    read_back = realtime.build_message("post.created", post.pk)
+    assert as_written == read_back
+    html = texts(as_written)["en"]["html"]
+    assert "#alpha" in html and "notes.txt" in html
+
+
 @pytest.mark.parametrize(
     ("kind", "stream"), [("open", "everyone"), ("private", "group"), ("secret", "group")]
 )
