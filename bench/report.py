@@ -122,15 +122,19 @@ def _verdict(name: str, db: dict) -> str:
 NOTES = """\
 Notes on the figures and on what was tried (November 2026):
 
-- The machine is shared: while this work was measured, other test suites and benchmarks
-  kept the load average between 3 and 14 on 2 CPUs (each run's own is printed above); at
-  the high end a statement whose server time is 0.03 ms (the agency lookup) took 1-9 ms of
-  wall clock, and p95 figures carry that noise. The
-  hello-world column shows the noise floor of the endpoint rows, the 10%+ band (about 1 ms
-  of server time) that of the backend rows; read p50 and ratios before absolute p95s.
-- This run did not rebuild the index (`--skip-reindex`): it was built just before, under the
-  same load, by the same code: PostgreSQL 1,879,153 documents in 906.8 s (2,072/s), then
-  CLUSTER 150.1 s; SQLite 1,879,153 documents in 1,247.7 s (1,506/s).
+- The machine: these figures come from a slower machine than the first runs of this
+  benchmark (2 CPUs; a pure-Python loop of 10^7 additions takes 1.3 s). A hello-world view
+  answers over HTTP in 5-6 ms p50 here, against 2.4 ms under heavy load there. Django under
+  ASGI hands each request between the event loop and threads several times: the same view
+  takes 0.5 ms through the test client, 3.9 ms through Django's ASGI handler in-process,
+  and a bare ASGI app answers in 0.6 ms on the same uvicorn. Putting the one synchronous-only
+  middleware last (fewer hand-overs) changed nothing measurable over HTTP (hello p50
+  5.1-5.3 ms before, 5.1-5.9 ms after), so it was not kept. Other jobs ran before the run
+  (load average printed above); read p50 and ratios before absolute p95s.
+- This run did not rebuild the index (`--skip-reindex`): it was built just before on this
+  machine, by the same code, while other jobs ran: PostgreSQL 1,879,153 documents in
+  1,352.6 s (1,389/s), then CLUSTER 114.9 s; SQLite 1,879,153 documents in 1,150.6 s
+  (1,633/s).
 - Endpoint, Python side: profiled with the Django test client (no HTTP). The view's time
   went mostly to the ORM building and compiling the permission re-check's querysets
   (`visible_posts` read the viewer's agency a second time), DRF's response serializers,
@@ -141,17 +145,23 @@ Notes on the figures and on what was tried (November 2026):
   CPU time per request on SQLite (test client, 100,000-post data set, the previous code and
   this one run alternately): p50 6.5-9.0 ms before, 3.0-5.2 ms after; 7 queries before, 6
   after (6 on PostgreSQL too; a test pins the number on both).
-- Endpoint on PostgreSQL: missed, because every request opens a new database connection.
-  Django's ASGI handler runs each request's synchronous code in a thread of its own, and
-  Django's connections are per thread, so CONN_MAX_AGE keeps nothing: 20 requests to the
-  endpoint under daphne raised `pg_stat_database.sessions` by 20. Connecting (plus the
-  per-connection `SET jit = off`) is most of the gap between the backend's figures and the
-  endpoint's; in-process with one persistent connection (test client) the same request
-  took 6.6-8.7 ms (a 10%+ word, 6 statements). On SQLite a connection is cheap, hence ~8 ms
-  there. The fix is a connection pool (Django's PostgreSQL `"OPTIONS": {"pool": True}` with
-  psycopg_pool, not installed here): a settings and dependency change for the whole
-  project, not made in this work. Earlier in-process traces that showed 4-20 ms for the
-  first statements of a request had the same cause (CONN_MAX_AGE=0 in the harness).
+- Endpoint on PostgreSQL, connections: every request used to open a new database
+  connection (Django's ASGI handler runs each request in a thread of its own, and Django's
+  connections are per thread, so CONN_MAX_AGE kept nothing: 20 requests, 20 new sessions).
+  Requests now borrow from a pool (`intranet/pooled_postgresql`, on by default; a test
+  checks that 30 requests open at most 4 sessions). What is left of the gap is Python: on
+  this machine the endpoint costs 24 ms of wall clock and 11 ms of CPU per request
+  in-process (test client, one connection, words of the 10%+, 1% and 0.1% bands), in six
+  statements (the token, the viewer's agency, the candidates, the snippets, the permission
+  re-check of comments and of posts) and DRF's dispatch around them. Missed on both
+  databases; the 0.01% band on PostgreSQL is within the target only because its raw SQL
+  (a plain `ORDER BY id DESC LIMIT 20` walk) is itself slow.
+- A run right after bench/write.py and bench/load.py found newest-first p95 of 114 ms (1%)
+  and 323 ms (3%) on PostgreSQL: their clean-up had deleted the posts they wrote, with SQL,
+  but not the 3,583 search documents the outbox worker had made for them, so the newest part
+  of the index was documents whose permission re-check found no post. The clean-up now
+  deletes those too; the run above came after removing them and VACUUM ANALYZE. (Agora
+  itself deletes a post's document when the post is deleted: the outbox event does it.)
 - Relevance on PostgreSQL: ranks computed inside the candidate scans (the change before this
   work) against ranking the candidates in a statement of their own: server time measured
   with EXPLAIN ANALYZE on a 1% and a 0.1% word was 26.5 ms against 28.4 + 1.7 ms and 15.0

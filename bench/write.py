@@ -245,6 +245,12 @@ def cleanup(database_url: str, mark: str = MARK) -> int:
                     ).fetchall()
                 ]
                 delete_rows(conn, table, ids)
+                # The search index refers to them by id only (no foreign key): the outbox
+                # worker indexed some of them while the benchmark ran.
+                conn.execute(
+                    "DELETE FROM search_searchdocument WHERE kind = %s AND object_id = ANY(%s)",
+                    (table.removeprefix("feeds_"), ids),
+                )
                 deleted += len(ids)
     return deleted
 
