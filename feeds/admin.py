@@ -92,18 +92,7 @@ class ReportAdmin(admin.ModelAdmin):
         "resolved",
         "resolved_by",
     )
-    readonly_fields = (
-        "post",
-        "post_author",
-        "post_text",
-        "post_state",
-        "reporter",
-        "reason",
-        "details",
-        "created",
-        "resolved",
-        "resolved_by",
-    )
+    readonly_fields = tuple(name for name in fields if name != "status")  # moderators set status
     actions = ["resolve"]
 
     @admin.display(description=_("author of the post"))
