@@ -37,6 +37,7 @@ import permissions
 from groups.models import Group
 from profiles.models import Follow
 
+from .compiled import ShapeError, Statement, Statements, marker
 from .cursors import decode_cursor, encode_cursor
 from .models import Attachment, Comment, Hashtag, Post, Reaction
 
@@ -127,14 +128,36 @@ def _with_details(qs: QuerySet[Post], *, viewer=None) -> QuerySet[Post]:
     )
 
 
+class _Loaded(QuerySet):
+    """Rows read with their post, as `post.<name>.all()` returns them (see `_as_prefetched`).
+
+    Asked for another query (`.filter()`, `.using()` in `post.hashtags.set()`, ...) it
+    answers, as a prefetched queryset does, from the relation's own queryset, built then.
+    """
+
+    owner: Post
+    relation: str
+
+    def _chain(self):
+        manager = getattr(self.owner, self.relation)
+        # The manager's queryset without the prefetched rows, filtered on this post.
+        fresh = manager._apply_rel_filters(super(type(manager), manager).get_queryset())
+        return fresh._chain()
+
+
 def _as_prefetched(post: Post, name: str, instances: list) -> None:
-    """Make `post.<name>.all()` return `instances` without a query, as prefetch_related does."""
-    qs = getattr(post, name).get_queryset()
+    """Make `post.<name>.all()` return `instances` without a query, as prefetch_related does
+    (without building the related manager's filtered queryset: a card never needs it)."""
+    qs = _Loaded(model=_RELATED_MODELS[name])
+    qs.owner, qs.relation = post, name
     qs._result_cache = instances
     qs._prefetch_done = True
     if not hasattr(post, "_prefetched_objects_cache"):
         post._prefetched_objects_cache = {}
     post._prefetched_objects_cache[name] = qs
+
+
+_RELATED_MODELS = {"attachments": Attachment, "hashtags": Hashtag}
 
 
 def _attach_related(post: Post) -> None:
@@ -191,29 +214,44 @@ def _page_size(limit) -> int:
     return max(1, min(int(limit or settings.AGORA_PAGE_SIZE), MAX_PAGE_SIZE))
 
 
-def _page(qs: QuerySet[Post], *, viewer, before=None, since=None, limit=None) -> FeedPage:
-    """Keyset-paginate a visible-posts queryset. Raises InvalidCursor for a bad cursor."""
-    limit = _page_size(limit)
+def _page_query(qs: QuerySet[Post], *, viewer, before_id, since_id, size: int) -> QuerySet:
+    """The statement of one keyset page: `size + 1` rows (the extra one says there is more)."""
+    if since_id is not None:
+        return _with_details(qs.filter(pk__gt=since_id), viewer=viewer).order_by("pk")[: size + 1]
+    if before_id is not None:
+        qs = qs.filter(pk__lt=before_id)
+    return _with_details(qs, viewer=viewer).order_by("-pk")[: size + 1]
+
+
+def _page_of(rows: list[Post], *, viewer, since, size: int) -> FeedPage:
+    """The FeedPage of the rows `_page_query` read."""
+    has_more = len(rows) > size
+    rows = rows[:size]
     if since:
-        since_id = decode_cursor(since)
-        rows = list(
-            _with_details(qs.filter(pk__gt=since_id), viewer=viewer).order_by("pk")[: limit + 1]
-        )
-        has_more = len(rows) > limit
-        rows = rows[:limit]
         items = list(reversed(rows))  # shown newest first
         newest = encode_cursor(rows[-1].pk) if rows else since
         older = None
     else:
-        if before:
-            qs = qs.filter(pk__lt=decode_cursor(before))
-        rows = list(_with_details(qs, viewer=viewer).order_by("-pk")[: limit + 1])
-        has_more = len(rows) > limit
-        items = rows[:limit]
+        items = rows
         older = encode_cursor(items[-1].pk) if has_more and items else None
         newest = encode_cursor(items[0].pk) if items else None
     decorate_posts(items, viewer=viewer)
     return FeedPage(items=items, next_cursor=older, newest_cursor=newest, has_more=has_more)
+
+
+def _cursor_ids(before, since) -> tuple[int | None, int | None]:
+    """(before id, since id) of a request's cursors; `since` wins. Raises InvalidCursor."""
+    if since:
+        return None, decode_cursor(since)
+    return (decode_cursor(before) if before else None), None
+
+
+def _page(qs: QuerySet[Post], *, viewer, before=None, since=None, limit=None) -> FeedPage:
+    """Keyset-paginate a visible-posts queryset. Raises InvalidCursor for a bad cursor."""
+    size = _page_size(limit)
+    before_id, since_id = _cursor_ids(before, since)
+    query = _page_query(qs, viewer=viewer, before_id=before_id, since_id=since_id, size=size)
+    return _page_of(list(query), viewer=viewer, since=since, size=size)
 
 
 def home_feed_filter(viewer) -> Q:
@@ -227,20 +265,68 @@ def home_feed_filter(viewer) -> Q:
 
 
 def posts_for_home(*, viewer, before=None, since=None, limit=None) -> FeedPage:
-    """My posts, people I follow, my groups, and announcements, newest first."""
-    visible = permissions.visible_posts(viewer)
+    """My posts, people I follow, my groups, and announcements, newest first.
+
+    The statement is `_home_page_query` compiled once per shape (`feeds.compiled`): the
+    same SQL the ORM would write for this viewer, run with this viewer's values.
+    """
+    size = _page_size(limit)
+    before_id, since_id = _cursor_ids(before, since)
+    if not permissions.is_active_staff(viewer):
+        return _page_of([], viewer=viewer, since=since, size=size)
+    agency_id = permissions.agency_id_of(viewer)
+    values = {"viewer": viewer.pk, "agency": agency_id, "before": before_id, "since": since_id}
+    shape = {name: value is not None for name, value in values.items()}
+    key = (connection.alias, connection.vendor, size, *sorted(shape.items()))
+
+    def build() -> Statement:
+        markers = {name: marker(i) for i, name in enumerate(values) if shape[name]}
+        stand_in = _StandIn(markers["viewer"])
+        query = _home_page_query(
+            stand_in,
+            agency_id=markers.get("agency"),
+            before_id=markers.get("before"),
+            since_id=markers.get("since"),
+            size=size,
+        )
+        return Statement(query, markers)
+
+    try:
+        statement = _HOME_STATEMENTS.get(key, build)
+    except ShapeError:  # pragma: no cover - the ORM inlined a value: run it as it is
+        query = _home_page_query(
+            viewer, agency_id=agency_id, before_id=before_id, since_id=since_id, size=size
+        )
+        return _page_of(list(query), viewer=viewer, since=since, size=size)
+    return _page_of(statement.run(values), viewer=viewer, since=since, size=size)
+
+
+class _StandIn:
+    """An active member of staff with a marker for an id: whom a shape is compiled for."""
+
+    is_authenticated = True
+    is_active = True
+
+    def __init__(self, pk: int):
+        self.pk = self.id = pk
+
+
+_HOME_STATEMENTS = Statements()
+
+
+def _home_page_query(viewer, *, agency_id, before_id, since_id, size: int) -> QuerySet:
+    """The home page's statement for `viewer` (active staff of agency `agency_id`)."""
+    visible = permissions.visible_posts(viewer, agency_id=agency_id)
+    qs = None
     if connection.vendor == "postgresql":
-        size = _page_size(limit)
-        before_id = decode_cursor(before) if before and not since else None
-        since_id = decode_cursor(since) if since else None
         newest = _home_newest_per_source(
             visible, viewer, before_id=before_id, since_id=since_id, k=size + 1
         )
         if newest is not None:
             qs = Post.objects.filter(newest)
-            return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
-    qs = visible.filter(home_feed_filter(viewer))
-    return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+    if qs is None:
+        qs = visible.filter(home_feed_filter(viewer))
+    return _page_query(qs, viewer=viewer, before_id=before_id, since_id=since_id, size=size)
 
 
 def _sql(qs: QuerySet) -> tuple[str, tuple]:

@@ -152,8 +152,14 @@ def can_invite(user: AnyUser, group: Group) -> bool:
 # --- posts ----------------------------------------------------------------------------------
 
 
-def visible_posts(user: AnyUser) -> QuerySet[Post]:
-    """Every post `user` may see. Every content selector starts here."""
+_UNREAD = object()
+
+
+def visible_posts(user: AnyUser, *, agency_id=_UNREAD) -> QuerySet[Post]:
+    """Every post `user` may see. Every content selector starts here.
+
+    `agency_id`: the agency of `user` (`agency_id_of`), if the caller has just read it.
+    """
     from feeds.models import Post
     from groups.models import Group
 
@@ -163,7 +169,8 @@ def visible_posts(user: AnyUser) -> QuerySet[Post]:
         audience=Post.Audience.GROUP, group__kind=Group.Kind.OPEN
     )
     audience |= Q(audience=Post.Audience.GROUP, group_id__in=member_group_ids(user))
-    agency_id = agency_id_of(user)
+    if agency_id is _UNREAD:
+        agency_id = agency_id_of(user)
     if agency_id is not None:
         audience |= Q(audience=Post.Audience.AGENCY, agency_id=agency_id)
     return Post.objects.filter(deleted__isnull=True).filter(audience)

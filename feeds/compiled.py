@@ -1,0 +1,135 @@
+"""A model queryset compiled to SQL once per shape, then run with each caller's values.
+
+Building and compiling a large queryset (the home feed's: the permission filter, a few
+hundred LATERAL sources, the card's annotations) costs the ORM more Python time than the
+database takes to run it (docs/BENCHMARKS.md, "Home feed"). Its SQL depends on the shape of
+the request (is there a cursor, has the viewer an agency, the page size), not on the values
+(which viewer, which agency, which cursor): those are parameters. So a `Statement` is built
+from the very queryset the ORM would run, compiled once with marker values in place of the
+caller's values, and each later call swaps its own values into the parameter list and builds
+model instances as the ORM does (same column converters, same select_related population,
+same annotations).
+
+On PostgreSQL the statement runs on a cursor that binds on the server, so that psycopg can
+prepare it (see `_cursor`).
+
+A marker is a large negative integer that no row id, and no other parameter of these
+queries, can be. Compiling checks that each marker stands among the parameters, and only
+there (never inlined in the SQL text); otherwise `Statement` refuses, and the caller runs
+the queryset as it is.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+
+MARKER_BASE = -7_319_004_521_000
+
+
+def marker(index: int) -> int:
+    """The `index`-th marker value (distinct for each value a shape takes)."""
+    return MARKER_BASE - index
+
+
+class ShapeError(ValueError):
+    """The compiled SQL does not carry a marker as a plain parameter."""
+
+
+class Statement:
+    """One compiled model queryset; `run(values)` returns its model instances."""
+
+    def __init__(self, queryset: QuerySet, markers: dict[str, int]):
+        self.db = queryset.db
+        compiler = queryset.query.get_compiler(using=self.db)
+        sql, params = compiler.as_sql()
+        self.sql, self.params = sql, list(params)
+        names = {value: name for name, value in markers.items()}
+        self.slots = [
+            (position, names[value])
+            for position, value in enumerate(self.params)
+            if type(value) is int and value in names
+        ]
+        found = {name for _, name in self.slots}
+        if found != set(markers) or any(str(value) in sql for value in markers.values()):
+            raise ShapeError(f"markers not all parameters: {sorted(set(markers) - found)}")
+        # What ModelIterable reads off the compiler to turn rows into instances.
+        select, klass_info = compiler.select, compiler.klass_info
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
+        self.populators = get_related_populators(klass_info, select, self.db)
+        self.annotations = list(compiler.annotation_col_map.items())
+        self.converters = list(compiler.get_converters([c[0] for c in select]).items())
+
+    def run(self, values: dict[str, object]) -> list[Model]:
+        params = list(self.params)
+        for position, name in self.slots:
+            params[position] = values[name]
+        connection = connections[self.db]
+        with _cursor(connection) as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        out = []
+        for fetched in rows:
+            row = list(fetched)
+            for position, (functions, expression) in self.converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            obj = self.model.from_db(self.db, self.init_list, row[self.start : self.end])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
+            out.append(obj)
+        return out
+
+
+def _cursor(connection):
+    """A cursor for a compiled statement. On PostgreSQL it binds parameters on the server, so
+    psycopg prepares a statement it has run a few times (`prepare_threshold` in the settings)
+    and PostgreSQL stops planning it anew each time; Django's own cursors bind on the client
+    and never prepare. It is still Django's cursor wrapper: errors, query logging and
+    execute wrappers behave as for any query."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    return connection._prepare_cursor(raw)
+
+
+class Statements:
+    """Statements by shape key (least recently used dropped past `size`); thread-safe."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._items: OrderedDict[Hashable, Statement] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Statement]) -> Statement:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        statement = build()
+        with self._lock:
+            self._items[key] = statement
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return statement
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

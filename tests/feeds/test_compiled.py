@@ -1,0 +1,153 @@
+"""feeds.compiled: a queryset compiled once per shape gives, for every caller's values, the
+rows and instances the ORM gives for that queryset built afresh; the home feed uses it."""
+
+import random
+
+import pytest
+from django.db import connection
+
+import permissions
+from feeds import selectors
+from feeds.compiled import ShapeError, Statement, Statements, marker
+from feeds.cursors import encode_cursor
+from feeds.models import Hashtag, Post
+from tests.factories import UserFactory
+from tests.feeds.test_feed_queries import world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _quiet(settings):
+    settings.OUTBOX_DRAIN_INLINE = False
+    settings.REALTIME_PUBLISHER = None
+
+
+def card(post: Post) -> tuple:
+    """What a card shows of a post, read off the instance (related rows included)."""
+    profile = post.author.profile
+    return (
+        post.pk, post.body_html, post.audience, post.created, post.group_id,
+        post.group.name if post.group else None, post.agency_id,
+        post.author.username, profile.display_name, profile.agency_id,
+        profile.agency.name if profile.agency else None,
+        profile.department.name if profile.department else None,
+        post.comment_count, post.reaction_kinds, post.my_reaction_kinds,
+        post.attachment_rows, post.hashtag_rows,
+    )  # fmt: skip
+
+
+def shapes(ids: list[int]):
+    yield {"before_id": None, "since_id": None}
+    yield {"before_id": ids[len(ids) // 2], "since_id": None}
+    yield {"before_id": None, "since_id": ids[-5]}
+
+
+def test_a_compiled_statement_gives_what_the_orm_gives_for_each_viewer(user):
+    """One statement per shape, compiled for a stand-in, then run for several real viewers
+    (of two agencies, one without an agency): the same posts, fields, related rows and
+    annotations as the ORM's queryset built for each of them."""
+    people = world(user, random.Random(5), n_posts=80)
+    viewers = [user, *people[:4]]
+    lost = people[4]
+    lost.profile.agency = None
+    lost.profile.save()
+    viewers.append(lost)
+    ids = list(Post.objects.order_by("-pk").values_list("pk", flat=True))
+    for shape in shapes(ids):
+        statements = {}
+        for viewer in viewers:
+            agency_id = permissions.agency_id_of(viewer)
+            values = {"viewer": viewer.pk, "agency": agency_id, **shape}
+            key = tuple(sorted((k, v is not None) for k, v in values.items()))
+            markers = {name: marker(i) for i, (name, v) in enumerate(values.items()) if v}
+            if key not in statements:
+                stand_in = selectors._StandIn(markers["viewer"])
+                query = selectors._home_page_query(
+                    stand_in,
+                    agency_id=markers.get("agency"),
+                    before_id=markers.get("before_id"),
+                    since_id=markers.get("since_id"),
+                    size=20,
+                )
+                statements[key] = Statement(query, markers)
+            orm = selectors._home_page_query(viewer, agency_id=agency_id, size=20, **shape)
+            expected = [card(p) for p in orm]
+            assert expected, "every viewer of this world has posts in every shape"
+            assert [card(p) for p in statements[key].run(values)] == expected
+        assert len(statements) == 2  # with an agency, without one
+
+
+def test_a_value_that_is_not_a_parameter_is_refused():
+    """A marker the compiled SQL does not carry as a parameter: no statement."""
+    with pytest.raises(ShapeError):
+        Statement(Post.objects.filter(pk__gt=0), {"viewer": marker(0)})
+
+
+def test_statements_are_kept_per_key_and_the_oldest_go_first():
+    built = []
+
+    def build(n):
+        def make():
+            built.append(n)
+            return Statement(Post.objects.filter(pk=marker(0)), {"post": marker(0)})
+
+        return make
+
+    cache = Statements(size=2)
+    first = cache.get("a", build(1))
+    assert cache.get("a", build(2)) is first
+    cache.get("b", build(3))
+    cache.get("c", build(4))  # "a" was the least recently used
+    cache.get("a", build(5))
+    assert built == [1, 3, 4, 5]
+
+
+def test_rows_read_with_the_post_answer_a_further_query_from_the_database(user):
+    """`.all()` is what was read with the page; anything chained on it is a real query on
+    this post's relation (as for prefetched rows), and `set()` works on it."""
+    post = Post.objects.create(author=user, body="x", body_html="<p>x</p>")
+    other = Post.objects.create(author=user, body="y", body_html="<p>y</p>")
+    tags = [Hashtag.objects.create(name=n) for n in ("alpha", "beta")]
+    other.hashtags.set(tags)
+    [_, got] = selectors.posts_for_home(viewer=user).items
+    assert got.pk == post.pk
+    assert list(got.hashtags.all()) == []
+    got.hashtags.set(tags[:1])
+    assert [t.name for t in got.hashtags.all().filter(name__startswith="a")] == ["alpha"]
+    assert list(got.hashtags.filter(name="beta")) == []
+    assert list(got.attachments.filter(size__gt=0)) == []
+
+
+def test_the_home_feed_follows_a_viewer_who_changes_agency(user, outsider):
+    """The agency is a value of the statement, read fresh on every page."""
+    mine = Post.objects.create(
+        author=outsider, body="x", body_html="x", audience=Post.Audience.AGENCY,
+        agency=outsider.profile.agency, is_announcement=True,
+    )  # fmt: skip
+    assert [p.pk for p in selectors.posts_for_home(viewer=user).items] == []
+    user.profile.agency = outsider.profile.agency
+    user.profile.save()
+    assert [p.pk for p in selectors.posts_for_home(viewer=user).items] == [mine.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_on_postgresql_the_home_statement_is_prepared_once_with_a_generic_plan(user):
+    """After a few pages, the home statement runs as one prepared statement (no planning per
+    page); Django's own queries are never prepared."""
+    Post.objects.create(author=user, body="x", body_html="x")
+    size = 37  # a page size no other test asks for: its statement ends in LIMIT 38
+    viewers = [user, *(UserFactory() for _ in range(3))]  # one shape, one statement
+    for _ in range(3):
+        for viewer in viewers:
+            selectors.posts_for_home(viewer=viewer, before=encode_cursor(10**12), limit=size)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+        cursor.execute("SHOW plan_cache_mode")
+        [(mode,)] = cursor.fetchall()
+    assert mode == "force_generic_plan"
+    home = [plans for sql, plans in prepared if "LIMIT 38" in sql and "LATERAL" in sql]
+    assert len(home) == 1, prepared
+    assert home[0] >= 1
+    assert all("LATERAL" in sql for sql, _ in prepared), "only compiled statements are prepared"
