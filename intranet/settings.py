@@ -114,6 +114,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Statements compiled once (feeds/compiled.py) run on server-binding cursors: psycopg
+    # prepares one after it has run this many times on a connection. Django's own cursors
+    # bind on the client and are never prepared. Unset (empty): never prepare (for a pooler
+    # in transaction mode, which cannot keep prepared statements).
+    threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(threshold) if threshold else None
+    )
+    # Only those statements are prepared, and PostgreSQL plans each of them well once for
+    # any values (their parameters are ids and cursors: docs/BENCHMARKS.md, "Home feed"),
+    # so they keep that generic plan instead of planning anew for each call.
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c plan_cache_mode=force_generic_plan")
     if env.bool("DATABASE_POOL", default=True):
         # A few open connections shared by the requests (each ASGI request runs in a thread of
         # its own, so per-thread persistent connections keep nothing), failing fast while
