@@ -81,6 +81,28 @@ class PersonSerializer(serializers.Serializer):
         return absolute_url(self.context.get("request"), path)
 
 
+def person_data(person, request) -> dict:
+    """`PersonSerializer(person).data`, built directly: the feeds show an author per post and
+    DRF's field machinery cost more than the rest of the card (tests/api/test_fast_data.py
+    compares both)."""
+    profile = as_profile(person)
+    agency = profile.agency
+    return {
+        "username": profile.username,
+        "display_name": profile.display_name,
+        "agency": None
+        if agency is None
+        else {
+            "id": agency.pk,
+            "slug": agency.slug,
+            "name": agency.name,
+            "short_name": agency.short_name,
+        },
+        "job_title": profile.job_title,
+        "url": absolute_url(request, reverse("profiles:detail", args=[profile.username])),
+    }
+
+
 class PersonCardSerializer(PersonSerializer):
     """Someone as the directory and the follower lists show them."""
 

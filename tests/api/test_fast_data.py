@@ -1,0 +1,102 @@
+"""The feeds' representations built directly (`feeds.api.post_data`, `profiles.api.person_data`)
+give what the serializers' declared fields give (those stay the API's schema), for posts of
+every kind read as the feeds read them, and through the real endpoint."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from feeds import selectors
+from feeds.api import PostSerializer, post_data
+from feeds.models import Attachment, Hashtag, Post, Reaction
+from groups.models import Group
+from profiles.actions import follow
+from profiles.api import PersonSerializer, person_data
+from tests.factories import (
+    CommentFactory,
+    GroupFactory,
+    MembershipFactory,
+    PostFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def declared(post: Post, request) -> dict:
+    """PostSerializer's output as DRF builds it from the declared fields."""
+    serializer = PostSerializer(context={"request": request})
+    return serializers.Serializer.to_representation(serializer, post)
+
+
+@pytest.fixture
+def request_():
+    return Request(RequestFactory().get("/api/feed/home/", HTTP_HOST="localhost"))
+
+
+def varied_posts(user) -> None:
+    """Posts of every audience, in and out of groups, with and without what a card shows."""
+    author = UserFactory(profile__agency=user.profile.agency)  # sees their agency posts
+    homeless = UserFactory(profile__agency=None)
+    follow(follower=user, followee=author)
+    follow(follower=user, followee=homeless)
+    group = GroupFactory(kind=Group.Kind.PRIVATE)
+    MembershipFactory(group=group, user=user)
+    MembershipFactory(group=group, user=author)
+    tags = [Hashtag.objects.create(name=name) for name in ("budget", "open-data")]
+    plain = PostFactory(author=author, body="plain")
+    in_group = PostFactory(author=author, audience=Post.Audience.GROUP, group=group)
+    agency = PostFactory(author=author, audience=Post.Audience.AGENCY, agency=author.profile.agency)
+    announcement = PostFactory(author=homeless, is_announcement=True)
+    edited = PostFactory(author=user, edited=timezone.now())
+    in_group.hashtags.set(tags)
+    plain.hashtags.set(tags[:1])
+    Reaction.objects.create(post=plain, user=user, kind="like")
+    Reaction.objects.create(post=plain, user=author, kind="thanks")
+    Reaction.objects.create(post=announcement, user=author, kind="like")
+    CommentFactory(post=plain, author=user)
+    for kind, name in (("image", "chart.png"), ("document", "minutes.pdf")):
+        Attachment.objects.create(
+            post=agency, file=f"attachments/{name}", kind=kind, content_type="x/y",
+            size=1234, original_name=name,
+        )  # fmt: skip
+    assert {plain, in_group, agency, announcement, edited}
+
+
+def test_post_data_is_what_the_declared_fields_give(user, request_):
+    varied_posts(user)
+    page = selectors.posts_for_home(viewer=user, limit=50)
+    assert len(page.items) == 5
+    for post in page.items:
+        expected = declared(post, request_)
+        got = post_data(post, request_)
+        assert list(got) == list(expected)
+        assert got == expected
+    shown = {post.pk: post_data(post, request_) for post in page.items}
+    assert any(data["attachments"] for data in shown.values())
+    assert any(data["group"] for data in shown.values())
+    assert any(data["my_reactions"] for data in shown.values())
+    assert any(data["edited"] for data in shown.values())
+    assert any(data["author"]["agency"] is None for data in shown.values())
+
+
+def test_person_data_is_what_the_person_serializer_gives(user, request_):
+    homeless = UserFactory(profile__agency=None)
+    for person in (user, homeless, user.profile):
+        expected = PersonSerializer(person, context={"request": request_}).data
+        assert person_data(person, request_) == expected
+
+
+def test_the_home_feed_endpoint_answers_with_it(api, user):
+    varied_posts(user)
+    api.force_authenticate(user)
+    response = api.get(reverse("api:feed-home"))
+    assert response.status_code == 200
+    request_ = Request(RequestFactory().get("/", HTTP_HOST="testserver"))
+    page = selectors.posts_for_home(viewer=user)
+    assert response.json()["results"] == [declared(post, request_) for post in page.items]
