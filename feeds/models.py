@@ -72,7 +72,15 @@ class Post(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["author", "-id"], name="post_author_id"),
+            # A person's posts, newest first. It carries the columns the permission filter
+            # reads (permissions.visible_posts), so a home feed page deep in the past reads
+            # each followee's posts from the index alone (docs/BENCHMARKS.md, "Home feed");
+            # INCLUDE is PostgreSQL's, elsewhere this is the plain (author, -id) index.
+            models.Index(
+                fields=["author", "-id"],
+                include=["deleted", "audience", "agency", "group"],
+                name="post_author_visible_id",
+            ),
             models.Index(fields=["group", "-id"], name="post_group_id"),
             models.Index(
                 fields=["-id"], condition=Q(is_announcement=True), name="post_announcement_id"

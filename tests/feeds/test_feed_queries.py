@@ -4,6 +4,7 @@ announcements), page by page, backwards and forwards, on SQLite and on PostgreSQ
 selector reads newest-per-source with LATERAL)."""
 
 import random
+import re
 
 import pytest
 from django.db import connection
@@ -217,3 +218,25 @@ def test_attachments_and_hashtags_ride_along_as_model_instances(user):
     )  # fmt: skip
     assert a.created == attachment.created and a.created.tzinfo is not None
     assert a.get_absolute_url() == attachment.get_absolute_url()
+
+
+def test_a_person_s_post_index_carries_every_column_the_permission_filter_reads():
+    """A home page deep in the past reads each followee's posts from `post_author_visible_id`
+    alone (PostgreSQL's index-only scan; docs/BENCHMARKS.md, "Home feed"). That holds only
+    while the index carries every column of the post that `visible_posts` reads: a new one
+    sends PostgreSQL back to the table for every older post of every followee."""
+    index = next(i for i in Post._meta.indexes if i.name == "post_author_visible_id")
+    carried = {
+        Post._meta.get_field(name.lstrip("-")).column for name in (*index.fields, *index.include)
+    } | {"id"}
+    viewer = UserFactory()
+    sql, _params = (
+        permissions.visible_posts(viewer)
+        .filter(author_id=viewer.pk)
+        .values("pk")
+        .query.sql_with_params()
+    )
+    table = Post._meta.db_table
+    read = set(re.findall(rf'"{table}"\."(\w+)"', sql))
+    assert read, sql
+    assert read <= carried, f"not in the index: {sorted(read - carried)}"
