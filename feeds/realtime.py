@@ -41,7 +41,7 @@ from django.utils.translation import ngettext
 
 import permissions
 
-from . import selectors
+from . import cards, selectors
 from .cursors import encode_cursor
 from .forms import CommentForm
 
@@ -200,7 +200,8 @@ def _neutral(context: dict) -> dict:
 
 
 def render_post_card(post) -> str:
-    return render_to_string("feeds/partials/post_card.html", _neutral({"post": post})).strip()
+    """The card every viewer receives (feeds.cards, `live`: no CSRF token, no "mine")."""
+    return cards.post_card(post, live=True)
 
 
 def render_comment(comment) -> str:

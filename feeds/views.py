@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import user_passes_test
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 import permissions
 from groups.selectors import invitations_for
 
-from . import actions, selectors
+from . import actions, cards, selectors
 from .cursors import InvalidCursor
 from .forms import CommentForm, PostEditForm, PostForm, ReactionForm, ReportForm, apply_errors
 from .models import Attachment, Post
@@ -257,8 +258,7 @@ def react(request: HttpRequest, post_id: int) -> HttpResponse:
     target = _safe_next(request) or post.get_absolute_url()
     if request.headers.get(PARTIAL_HEADER) == "reactions":
         post = _get_post_or_404(request, post_id)
-        context = {"post": post, "next": target}
-        return render(request, "feeds/partials/reactions.html", context)
+        return HttpResponse(cards.reactions(post, back_to=target, csrf_token=get_token(request)))
     if "#" not in target:
         target = f"{target}#post-{post.pk}"
     return redirect(target)

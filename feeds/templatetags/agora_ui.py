@@ -75,3 +75,42 @@ def audience_label(post) -> str:
             return _("Agency: %(agency)s") % {"agency": agency.short_name or agency.name}
         return _("Agency")
     return _("Everyone")
+
+
+def _csrf_token(context) -> str:
+    """The page's CSRF token, as `{% csrf_token %}` reads it (the same one for every form)."""
+    token = str(context.get("csrf_token") or "")
+    return "" if token == "NOTPROVIDED" else token  # noqa: S105  (Django's "no token")
+
+
+@register.simple_tag(takes_context=True)
+def post_card(context, post, heading_level=3, full=False, no_report=False):
+    """A post's card (feeds/cards.py): `{% post_card post heading_level=2 full=True %}`.
+    Its reaction forms come back to `next` if the page sets it, else to the page itself; with
+    `live` set in the context it is the card rendered once for every viewer."""
+    from feeds import cards
+
+    request = context.get("request")
+    return cards.post_card(
+        post,
+        back_to=context.get("next") or (request.get_full_path() if request else ""),
+        csrf_token=_csrf_token(context),
+        heading_level=heading_level,
+        full=full,
+        live=bool(context.get("live")),
+        no_report=no_report,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def post_reactions(context, post):
+    """A post's reaction buttons alone (what the reactions view answers to the script)."""
+    from feeds import cards
+
+    request = context.get("request")
+    return cards.reactions(
+        post,
+        back_to=context.get("next") or (request.get_full_path() if request else ""),
+        csrf_token=_csrf_token(context),
+        live=bool(context.get("live")),
+    )
