@@ -7,9 +7,9 @@ in Python: every value goes through `_e` (HTML-escaped, as `{{ value }}` is) exc
 post's `body_html`, sanitised when it was saved (feeds.rendering); every word through
 gettext (`makemessages` finds these strings like any other). The post's own URLs come from
 one `reverse()` per URL name (`_post_url`). tests/feeds/test_cards.py checks the markup, the
-escaping and the translations. Templates place a card with `{% post_card post %}` and the
-reaction buttons alone (the reactions view's answer to the script) with
-`{% post_reactions post %}` (feeds/templatetags/agora_ui.py).
+escaping and the translations. Templates place a card with `{% post_card post %}`
+(feeds/templatetags/agora_ui.py); the reactions view answers the buttons alone to the script
+(`reactions`). `avatar` is components/avatar.html's markup, which the other pages include.
 
 What a card shows (the post as `feeds.selectors` decorates it: author and profile, group and
 agency loaded; attachments, `reaction_counts`, `comment_count` and `can_edit` set):

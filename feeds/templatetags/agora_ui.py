@@ -100,17 +100,3 @@ def post_card(context, post, heading_level=3, full=False, no_report=False):
         live=bool(context.get("live")),
         no_report=no_report,
     )
-
-
-@register.simple_tag(takes_context=True)
-def post_reactions(context, post):
-    """A post's reaction buttons alone (what the reactions view answers to the script)."""
-    from feeds import cards
-
-    request = context.get("request")
-    return cards.reactions(
-        post,
-        back_to=context.get("next") or (request.get_full_path() if request else ""),
-        csrf_token=_csrf_token(context),
-        live=bool(context.get("live")),
-    )
