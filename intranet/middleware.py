@@ -25,6 +25,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+import permissions
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
@@ -98,3 +100,18 @@ class DatabaseUnavailableMiddleware:
         response["Cache-Control"] = "no-store"
         response._has_been_logged = True  # logged above; not again as a server error
         return response
+
+
+class ReadOnceMiddleware:
+    """A GET or HEAD request reads each person's agency once (`permissions.agency_read_once`):
+    the home page asks for it from the feed, the trending hashtags and the composer. Requests
+    that write (POST, ...) read it afresh at every check, as an agency may change on the way."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        with permissions.agency_read_once():
+            return self.get_response(request)

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     # The database unreachable (restarting): 503 + Retry-After instead of a 500. Above the
     # middleware that read the session or the person, so it sees their failures too.
     "intranet.middleware.DatabaseUnavailableMiddleware",
+    "intranet.middleware.ReadOnceMiddleware",  # a GET reads each person's agency once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -277,7 +278,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: a revoked token then answers 401 rather than a session's 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "intranet.api_authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["intranet.api_permissions.IsActiveStaffMember"],

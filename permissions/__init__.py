@@ -23,6 +23,9 @@ Rules
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
@@ -45,13 +48,46 @@ def is_active_staff(user: AnyUser | None) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
+_AGENCY_READS: ContextVar[dict | None] = ContextVar("agora_agency_reads", default=None)
+
+
+@contextmanager
+def agency_read_once() -> Iterator[None]:
+    """Within this block, `agency_id_of` reads each person's agency once, not once per call.
+
+    For work that changes no agency: a read-only request (intranet.middleware wraps GET and
+    HEAD requests in it), where the feed, the trending hashtags and the composer each ask.
+    Outside one (writes, websocket consumers, the outbox worker) every call reads afresh.
+    """
+    token = _AGENCY_READS.set({})
+    try:
+        yield
+    finally:
+        _AGENCY_READS.reset(token)
+
+
+def agency_was_read(user: AnyUser, agency_id: int | None) -> None:
+    """`user`'s profile was just read (the agency is `agency_id`): inside an
+    `agency_read_once` block, later checks use it instead of reading it again."""
+    reads = _AGENCY_READS.get()
+    if reads is not None and is_active_staff(user):
+        reads[user.pk] = agency_id
+
+
 def agency_id_of(user: AnyUser) -> int | None:
-    """The agency `user` belongs to now (read fresh: people move between agencies)."""
+    """The agency `user` belongs to now (read fresh: people move between agencies; once per
+    `agency_read_once` block)."""
     if not is_active_staff(user):
         return None
+    reads = _AGENCY_READS.get()
+    if reads is not None and user.pk in reads:
+        return reads[user.pk]
     from profiles.models import Profile
 
-    return Profile.objects.filter(user_id=user.pk).values_list("agency_id", flat=True).first()
+    agency_id = Profile.objects.filter(user_id=user.pk).values_list("agency_id", flat=True).first()
+    if reads is not None:
+        reads[user.pk] = agency_id
+    return agency_id
 
 
 def _membership(user: AnyUser, group: Group):

@@ -2,6 +2,8 @@
 
 from django.utils import translation
 
+import permissions
+
 from .actions import ensure_profile
 
 
@@ -13,6 +15,7 @@ class ProfileLanguageMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             profile = ensure_profile(user)
+            permissions.agency_was_read(user, profile.agency_id)  # one read per GET
             if profile.preferred_language:
                 translation.activate(profile.preferred_language)
                 request.LANGUAGE_CODE = translation.get_language()
