@@ -14,7 +14,8 @@ On PostgreSQL the statement runs on a cursor that binds on the server, so that p
 prepare it (see `_cursor`).
 
 A marker is a large negative integer that no row id, and no other parameter of these
-queries, can be. Compiling checks that each marker stands among the parameters, and only
+queries, can be (or, for a text value, a string with NUL characters, which no text column
+holds). Compiling checks that each marker stands among the parameters, and only
 there (never inlined in the SQL text); otherwise `Statement` refuses, and the caller runs
 the queryset as it is.
 """
@@ -37,6 +38,11 @@ def marker(index: int) -> int:
     return MARKER_BASE - index
 
 
+def text_marker(index: int) -> str:
+    """The `index`-th marker for a text value (no key, name or word looks like it)."""
+    return f"\x00agora-marker-{index}\x00"
+
+
 class ShapeError(ValueError):
     """The compiled SQL does not carry a marker as a plain parameter."""
 
@@ -44,7 +50,7 @@ class ShapeError(ValueError):
 class Statement:
     """One compiled model queryset; `run(values)` returns its model instances."""
 
-    def __init__(self, queryset: QuerySet, markers: dict[str, int]):
+    def __init__(self, queryset: QuerySet, markers: dict[str, int | str]):
         self.db = queryset.db
         compiler = queryset.query.get_compiler(using=self.db)
         sql, params = compiler.as_sql()
@@ -53,7 +59,7 @@ class Statement:
         self.slots = [
             (position, names[value])
             for position, value in enumerate(self.params)
-            if type(value) is int and value in names
+            if type(value) in (int, str) and value in names
         ]
         found = {name for _, name in self.slots}
         if found != set(markers) or any(str(value) in sql for value in markers.values()):

@@ -113,6 +113,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    if env.bool("DATABASE_POOL", default=True):
+        # Connections kept open between requests (opening one parses the whole schema):
+        # intranet/pooled_sqlite/base.py. In-memory databases (the tests') are never pooled.
+        DATABASES["default"]["ENGINE"] = "intranet.pooled_sqlite"
+        DATABASES["default"]["OPTIONS"]["pool"] = env.int("DATABASE_POOL_MAX_SIZE", default=8)
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Statements compiled once (feeds/compiled.py) run on server-binding cursors: psycopg

@@ -8,7 +8,7 @@ from django.db import connection
 
 import permissions
 from feeds import selectors
-from feeds.compiled import ShapeError, Statement, Statements, marker
+from feeds.compiled import ShapeError, Statement, Statements, marker, text_marker
 from feeds.cursors import encode_cursor
 from feeds.models import Hashtag, Post
 from tests.factories import UserFactory
@@ -82,6 +82,20 @@ def test_a_value_that_is_not_a_parameter_is_refused():
     """A marker the compiled SQL does not carry as a parameter: no statement."""
     with pytest.raises(ShapeError):
         Statement(Post.objects.filter(pk__gt=0), {"viewer": marker(0)})
+
+
+def test_a_text_marker_takes_each_callers_text():
+    """The API's token lookup compiles a text filter once: each call gets its own rows."""
+    ana, bob = UserFactory(username="ana"), UserFactory(username="bob")
+    name = text_marker(0)
+    statement = Statement(
+        type(ana).objects.select_related("profile").filter(username=name), {"name": name}
+    )
+    assert [u.pk for u in statement.run({"name": "bob"})] == [bob.pk]
+    found = statement.run({"name": "ana"})
+    assert [u.pk for u in found] == [ana.pk]
+    assert found[0].profile.pk == ana.profile.pk  # select_related populated
+    assert statement.run({"name": "nobody"}) == []
 
 
 def test_statements_are_kept_per_key_and_the_oldest_go_first():
