@@ -164,3 +164,23 @@ def test_a_full_list_refuses_and_the_warmest_comes_first():
     assert idle.give_back("a") and idle.give_back("b")
     assert not idle.give_back("c")
     assert [idle.take(), idle.take(), idle.take()] == ["b", "a", None]
+
+
+@pytest.mark.parametrize(
+    ("pool", "engine"),
+    [("", "intranet.pooled_sqlite"), ("false", "django.db.backends.sqlite3")],
+)
+def test_the_embedded_default_pools_unless_told_not_to(tmp_path, pool, engine):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'agora.sqlite3'}", SECRET_KEY="x" * 50)
+    if pool:
+        env["DATABASE_POOL"] = pool
+    code = "from intranet import settings as s; print(s.DATABASES['default']['ENGINE'])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == engine
