@@ -484,12 +484,11 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
             cursor.execute("PRAGMA synchronous=OFF")
     with transaction.atomic():
         counts = Generator(connection, args, random.Random(args.seed)).run()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        # PostgreSQL: VACUUM too, so that the visibility map is set and the feed's covering
+        # index is read without visiting the table (a fresh data set without it read deep
+        # pages 1.7x slower than page 1; autovacuum gets there only later).
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     elapsed = time.perf_counter() - started
     print(", ".join(f"{v:,} {k}" for k, v in counts.items()))
     print(f"generated in {elapsed:.0f} s")
