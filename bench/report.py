@@ -120,37 +120,44 @@ def _verdict(name: str, db: dict) -> str:
 
 
 NOTES = """\
-Notes on the figures and on what was tried (November 2026):
+Notes on the figures and on what was tried (November and December 2026):
 
-- The machine: these figures come from a slower machine than the first runs of this
-  benchmark (2 CPUs; a pure-Python loop of 10^7 additions takes 1.3 s). A hello-world view
-  answers over HTTP in 5-6 ms p50 here, against 2.4 ms under heavy load there. Django under
-  ASGI hands each request between the event loop and threads several times: the same view
-  takes 0.5 ms through the test client, 3.9 ms through Django's ASGI handler in-process,
-  and a bare ASGI app answers in 0.6 ms on the same uvicorn. Putting the one synchronous-only
-  middleware last (fewer hand-overs) changed nothing measurable over HTTP (hello p50
-  5.1-5.3 ms before, 5.1-5.9 ms after), so it was not kept. Other jobs ran before the run
-  (load average printed above); read p50 and ratios before absolute p95s.
+- The machine: the run above (2026-12-05) came on a quieter and faster machine of the same
+  kind than the November runs: a hello-world view answers over HTTP in 1.5-2.4 ms p50 here,
+  against 5-6 ms then, so compare ratios, not milliseconds, across runs. Django under ASGI
+  hands each request between the event loop and threads several times: in November the same
+  view took 0.5 ms through the test client, 3.9 ms through Django's ASGI handler in-process,
+  and a bare ASGI app answered in 0.6 ms on the same uvicorn. Putting the one
+  synchronous-only middleware last (fewer hand-overs) changed nothing measurable over HTTP,
+  so it was not kept.
 - This run did not rebuild the index (`--skip-reindex`): it was built just before on this
-  machine, by the same code, while other jobs ran: PostgreSQL 1,879,153 documents in
-  1,352.6 s (1,389/s), then CLUSTER 114.9 s; SQLite 1,879,153 documents in 1,150.6 s
-  (1,633/s).
-- Endpoint, Python side: profiled with the Django test client (no HTTP). The view's time
-  went mostly to the ORM building and compiling the permission re-check's querysets
-  (`visible_posts` read the viewer's agency a second time), DRF's response serializers,
-  one `reverse()` per result and compiling the filter SQL. Now the re-check's SQL is compiled
-  once per viewer key and run with the ORM's own converters (same rows, same permission),
-  the filter SQL is cached, the agency is read once per search, URLs come from one
-  `reverse()`, and the JSON is built directly (a test checks it equals the serializers').
-  CPU time per request on SQLite (test client, 100,000-post data set, the previous code and
-  this one run alternately): p50 6.5-9.0 ms before, 3.0-5.2 ms after; 7 queries before, 6
-  after (6 on PostgreSQL too; a test pins the number on both).
+  machine, by the same code, while the other database's build and the test suite ran:
+  PostgreSQL 1,879,153 documents in 650.8 s (2,887/s), then CLUSTER 40.7 s; SQLite
+  1,879,153 documents in 491.0 s (3,827/s). Generating the data took 172 s (PostgreSQL)
+  and 309 s (SQLite).
+- Endpoint on SQLite, connections (December): each request opened a new SQLite connection
+  (a thread per request, connections per thread), and opening one costs SQLite a parse of
+  the whole schema at the first statement: 6.5-6.8 ms per open against 0.6-1.0 ms for the
+  same token query on an open connection (200 each, alternated, under load). Requests now
+  hand their connection to the next (`intranet/pooled_sqlite`). Over HTTP, 30,000-post data
+  set, the machine loaded by the test suite, pool off and on alternated: endpoint p50 32.0
+  and 30.7 ms off, 23.3 ms on (hello world 8.7-10.2 ms). The token lookup is compiled once
+  (feeds/compiled.py), with the profile in the same statement, and a GET reads the viewer's
+  agency once (`permissions.agency_read_once`): five statements per search instead of six.
+  In-process on the 1,000,000-post file (test client) the endpoint now costs 2.4 ms against
+  0.15 ms for hello world; over HTTP the ratio is 2.4-2.9 at p50 and 2.5-3.2 at p95
+  (missed; November: 3.0-3.6 and 2.7-4.0).
+- Endpoint on PostgreSQL, the budget: in the 1% band the search with its first page's counts
+  alone ("+ counts" above: 6.9 ms p50) costs more than the whole budget of 2 x (raw SQL +
+  hello world) = 6.2 ms, before the snippets, the permission re-check, the token and DRF.
+  Meeting it needs counts and a re-check that cost less than the raw statement itself, not
+  less Python.
 - Endpoint on PostgreSQL, connections: every request used to open a new database
   connection (Django's ASGI handler runs each request in a thread of its own, and Django's
   connections are per thread, so CONN_MAX_AGE kept nothing: 20 requests, 20 new sessions).
   Requests now borrow from a pool (`intranet/pooled_postgresql`, on by default; a test
   checks that 30 requests open at most 4 sessions). What is left of the gap is Python: on
-  this machine the endpoint costs 24 ms of wall clock and 11 ms of CPU per request
+  the November machine the endpoint cost 24 ms of wall clock and 11 ms of CPU per request
   in-process (test client, one connection, words of the 10%+, 1% and 0.1% bands), in six
   statements (the token, the viewer's agency, the candidates, the snippets, the permission
   re-check of comments and of posts) and DRF's dispatch around them. Missed on both
