@@ -118,6 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # intranet/pooled_sqlite/base.py. In-memory databases (the tests') are never pooled.
         DATABASES["default"]["ENGINE"] = "intranet.pooled_sqlite"
         DATABASES["default"]["OPTIONS"]["pool"] = env.int("DATABASE_POOL_MAX_SIZE", default=8)
+    # The tests' database: in memory, as Django makes it for SQLite. Said outright because
+    # pytest-django recognises SQLite by the ENGINE's name: under another name it would give
+    # each test worker a database file named after NAME instead.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Statements compiled once (feeds/compiled.py) run on server-binding cursors: psycopg

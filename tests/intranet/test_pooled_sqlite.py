@@ -184,3 +184,13 @@ def test_the_embedded_default_pools_unless_told_not_to(tmp_path, pool, engine):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == engine
+
+
+@pytest.mark.django_db
+def test_the_suite_itself_runs_on_sqlite_in_memory():
+    """pytest-django names each worker's test database after NAME unless the ENGINE reads
+    as SQLite's own; the settings keep it in memory (and so never pooled)."""
+    from django.db import connection
+
+    assert connection.vendor != "sqlite" or connection.is_in_memory_db()
+    assert connection.vendor != "sqlite" or connection.idle_connections is None
