@@ -5,8 +5,8 @@ of the home page's time on it (about a millisecond a card: a hundred variable lo
 includes, five small reaction forms; docs/BENCHMARKS.md, "Home feed"). So it is built here,
 in Python: every value goes through `_e` (HTML-escaped, as `{{ value }}` is) except the
 post's `body_html`, sanitised when it was saved (feeds.rendering); every word through
-gettext (`makemessages` finds these strings like any other). The post's own URLs come from
-one `reverse()` per URL name (`_post_url`). tests/feeds/test_cards.py checks the markup, the
+gettext (`makemessages` finds these strings like any other). URLs come from one `reverse()`
+per URL name (`intranet.paths.path_for`). tests/feeds/test_cards.py checks the markup, the
 escaping and the translations. Templates place a card with `{% post_card post %}`
 (feeds/templatetags/agora_ui.py); the reactions view answers the buttons alone to the script
 (`reactions`). `avatar` is components/avatar.html's markup, which the other pages include.
@@ -29,16 +29,16 @@ and delete pages).
 from __future__ import annotations
 
 from html import escape
-from threading import Lock
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.defaultfilters import filesizeformat
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import formats
 from django.utils.dateformat import format as date_format_string
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, gettext, ngettext
+
+from intranet.paths import path_for
 
 from .models import Post, Reaction
 
@@ -57,23 +57,6 @@ def _number(value) -> str:
 def _datetime(value) -> str:
     """`{{ value|date:"DATETIME_FORMAT" }}`: local time, the language's format, escaped."""
     return _e(formats.date_format(template_localtime(value), "DATETIME_FORMAT"))
-
-
-_MARKER = 9_180_273_645_001  # stands for the post's id in a URL reversed once
-_URLS: dict[tuple, str] = {}
-_URLS_LOCK = Lock()
-
-
-def _post_url(name: str, post_id: int) -> str:
-    """`reverse(name, args=[post_id])` for a URL whose one argument is a post's id: reversed
-    once per name (and script prefix, and URL configuration), then the id put in."""
-    key = (name, get_script_prefix(), get_urlconf())
-    pattern = _URLS.get(key)
-    if pattern is None:
-        pattern = reverse(name, args=[_MARKER])
-        with _URLS_LOCK:
-            _URLS[key] = pattern
-    return pattern.replace(str(_MARKER), str(int(post_id)))
 
 
 _WORDS: dict[str | None, dict[str, str]] = {}
@@ -110,7 +93,7 @@ def avatar(profile, username: str, size: str = "") -> str:
 
     modifier = f" avatar--{_e(size)}" if size else ""
     if profile and profile.avatar:
-        src = _e(reverse("profiles:avatar", args=[username]))
+        src = _e(path_for("profiles:avatar", username))
         return f'<img class="avatar{modifier}" src="{src}" alt="" loading="lazy" decoding="async">'
     letters = _e(initials(profile.display_name if profile else ""))
     return f'<span class="avatar avatar--initials{modifier}" aria-hidden="true">{letters}</span>'
@@ -167,7 +150,7 @@ def _attachments(post: Post) -> str:
 
 def _reactions(post: Post, words: dict, *, back_to: str, csrf_token: str, live: bool) -> str:
     pk = int(post.pk)
-    react_url = _e(_post_url("feeds:react", pk))
+    react_url = _e(path_for("feeds:react", pk))
     token = (
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{_e(csrf_token)}">'
         if csrf_token and not live
@@ -206,14 +189,14 @@ def _actions(post: Post, words: dict, *, full: bool, live: bool, no_report: bool
         label = ngettext("%(counter)s comment", "%(counter)s comments", count) % {
             "counter": _number(count)
         }
-        url = _e(_post_url("feeds:post", pk))
+        url = _e(path_for("feeds:post", pk))
         parts.append(f'<a href="{url}#comments" data-comment-count>{label}</a>')
     this_post = f'<span class="visually-hidden"> {words["this_post"]}</span>'
     owner_links = [
-        f'<a href="{_e(_post_url("feeds:post_edit", pk))}">{words["edit"]}{this_post}</a>'
+        f'<a href="{_e(path_for("feeds:post_edit", pk))}">{words["edit"]}{this_post}</a>'
     ]
     if not full:
-        delete_url = _e(_post_url("feeds:post_delete", pk))
+        delete_url = _e(path_for("feeds:post_delete", pk))
         owner_links.append(f'<a href="{delete_url}">{words["delete"]}{this_post}</a>')
     can_edit = getattr(post, "can_edit", False)
     if can_edit:
@@ -225,7 +208,7 @@ def _actions(post: Post, words: dict, *, full: bool, live: bool, no_report: bool
             "        </span>"
         )
     if not can_edit and not no_report:
-        report_url = _e(_post_url("feeds:post_report", pk))
+        report_url = _e(path_for("feeds:post_report", pk))
         parts.append(
             f'<a href="{report_url}" class="post-card__report" data-report-link>'
             f"{words['report']}{this_post}</a>"
@@ -274,8 +257,8 @@ def post_card(
         if post.edited
         else ""
     )
-    url = _e(_post_url("feeds:post", pk))
-    profile_url = _e(reverse("profiles:detail", args=[author.username]))
+    url = _e(path_for("feeds:post", pk))
+    profile_url = _e(path_for("profiles:detail", author.username))
     name = _e(profile.display_name or author.username)
     announcement = " post-card--announcement" if post.is_announcement else ""
     reactions_html = _reactions(post, words, back_to=back_to, csrf_token=csrf_token, live=live)

@@ -6,8 +6,9 @@ Post and comment ids grow with time, so `id` is the feed's keyset cursor.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from intranet.paths import path_for
 
 
 class Hashtag(models.Model):
@@ -22,7 +23,7 @@ class Hashtag(models.Model):
         return f"#{self.name}"
 
     def get_absolute_url(self) -> str:
-        return reverse("feeds:hashtag", args=[self.name])
+        return path_for("feeds:hashtag", self.name)
 
 
 class Post(models.Model):
@@ -91,7 +92,7 @@ class Post(models.Model):
         return f"Post {self.pk} by {self.author_id}"
 
     def get_absolute_url(self) -> str:
-        return reverse("feeds:post", args=[self.pk])
+        return path_for("feeds:post", self.pk)
 
     @property
     def is_deleted(self) -> bool:
@@ -202,7 +203,7 @@ class Attachment(models.Model):
         return self.original_name
 
     def get_absolute_url(self) -> str:
-        return reverse("feeds:attachment", args=[self.pk])
+        return path_for("feeds:attachment", self.pk)
 
 
 class Report(models.Model):

@@ -15,6 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from feeds.cursors import InvalidCursor
+from intranet.paths import absolute_url  # noqa: F401  (the API modules import it from here)
 
 
 def _validation_detail(exc: DjangoValidationError):
@@ -85,10 +86,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_size(self, request) -> int:
         return settings.AGORA_PAGE_SIZE
-
-
-def absolute_url(request, path: str) -> str:
-    return request.build_absolute_uri(path) if request is not None else path
 
 
 class TokenObtainThrottle(SimpleRateThrottle):

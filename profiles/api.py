@@ -31,6 +31,7 @@ from intranet.api import (
     parse,
     parse_query,
 )
+from intranet.paths import path_for
 
 from . import actions, selectors
 from .models import Profile
@@ -99,7 +100,7 @@ def person_data(person, request) -> dict:
             "short_name": agency.short_name,
         },
         "job_title": profile.job_title,
-        "url": absolute_url(request, reverse("profiles:detail", args=[profile.username])),
+        "url": absolute_url(request, path_for("profiles:detail", profile.username)),
     }
 
 

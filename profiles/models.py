@@ -3,8 +3,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from intranet.paths import path_for
 
 
 class Agency(models.Model):
@@ -155,7 +156,7 @@ class Profile(models.Model):
         return self.display_name
 
     def get_absolute_url(self) -> str:
-        return reverse("profiles:detail", args=[self.user.get_username()])
+        return path_for("profiles:detail", self.user.get_username())
 
     @property
     def username(self) -> str:
