@@ -179,6 +179,10 @@ def _attach_related(post: Post) -> None:
     _as_prefetched(post, "hashtags", tags)
 
 
+# (kind, lazily translated label); `Kind.choices` builds this list anew on each access.
+_REACTION_KINDS = tuple(Reaction.Kind.choices)
+
+
 def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
     """Attach reaction counts and the viewer's own reactions: from what `_with_details` read
     with the posts, else in one query for the page."""
@@ -200,10 +204,11 @@ def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
             counts[post_id][kind] += 1
             if viewer_id is not None and user_id == viewer_id:
                 mine[post_id].add(kind)
+    kinds = _REACTION_KINDS
     for post in posts:
+        post_counts, post_mine = counts[post.pk], mine[post.pk]
         post.reaction_counts = [
-            (kind, label, counts[post.pk][kind], kind in mine[post.pk])
-            for kind, label in Reaction.Kind.choices
+            (kind, label, post_counts[kind], kind in post_mine) for kind, label in kinds
         ]
         post.reaction_total = sum(counts[post.pk].values())
         post.can_edit = viewer_id is not None and post.author_id == viewer_id
@@ -423,7 +428,7 @@ def post_as_written(*, post: Post, viewer) -> Post:
     _as_prefetched(post, "hashtags", list(post.written_hashtags))
     _as_prefetched(post, "attachments", list(post.written_attachments))
     post.comment_count = 0
-    post.reaction_counts = [(kind, label, 0, False) for kind, label in Reaction.Kind.choices]
+    post.reaction_counts = [(kind, label, 0, False) for kind, label in _REACTION_KINDS]
     post.reaction_total = 0
     post.can_edit = post.author_id == getattr(viewer, "pk", None)
     return post
