@@ -5,13 +5,15 @@ import random
 
 import pytest
 from django.db import connection
+from django.db.models import signals
 
 import permissions
 from feeds import selectors
 from feeds.compiled import ShapeError, Statement, Statements, marker, text_marker
 from feeds.cursors import encode_cursor
 from feeds.models import Hashtag, Post
-from tests.factories import UserFactory
+from profiles.models import Profile
+from tests.factories import DepartmentFactory, UserFactory
 from tests.feeds.test_feed_queries import world
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +78,70 @@ def test_a_compiled_statement_gives_what_the_orm_gives_for_each_viewer(user):
             assert expected, "every viewer of this world has posts in every shape"
             assert [card(p) for p in statements[key].run(values)] == expected
         assert len(statements) == 2  # with an agency, without one
+
+
+def instance_state(obj, seen=None):
+    """Everything an instance holds: its attributes, where it came from, and the related
+    instances select_related cached on it (followed through, each instance once)."""
+    seen = set() if seen is None else seen
+    if obj is None or id(obj) in seen:
+        return None if obj is None else ("seen", type(obj).__name__, obj.pk)
+    seen.add(id(obj))
+    attributes = {k: v for k, v in vars(obj).items() if k != "_state"}
+    cached = {
+        name: instance_state(related, seen)
+        for name, related in sorted(obj._state.fields_cache.items())
+    }
+    return type(obj), attributes, obj._state.db, obj._state.adding, cached
+
+
+def _home_statement_and_orm(user):
+    agency_id = permissions.agency_id_of(user)
+    values = {"viewer": user.pk, "agency": agency_id}
+    markers = {name: marker(i) for i, name in enumerate(values)}
+    statement = Statement(
+        selectors._home_page_query(
+            selectors._StandIn(markers["viewer"]), agency_id=markers["agency"],
+            before_id=None, since_id=None, size=20,
+        ),
+        markers,
+    )  # fmt: skip
+    orm = selectors._home_page_query(
+        user, agency_id=agency_id, before_id=None, since_id=None, size=20
+    )
+    return statement, values, orm
+
+
+def test_instances_are_built_as_the_orm_builds_them(user):
+    """Without `Model.__init__` (feeds.compiled._loader): the same attributes, state and
+    select_related caches, in every instance, as the ORM's own."""
+    user.profile.department = DepartmentFactory(agency=user.profile.agency)
+    user.profile.save()
+    world(user, random.Random(7), n_posts=60)
+    statement, values, orm = _home_statement_and_orm(user)
+    expected = [instance_state(p) for p in orm]
+    assert len(expected) == 21
+    assert any(p.group_id for p in orm) and any(p.author.profile.department_id for p in orm)
+    assert [instance_state(p) for p in statement.run(values)] == expected
+
+
+def test_a_receiver_of_post_init_still_sees_every_instance(user):
+    """While something listens to `post_init` for a model of the statement, instances are
+    built by `Model.__init__` (which sends it), not by the faster way."""
+    world(user, random.Random(8), n_posts=30)
+    statement, values, orm = _home_statement_and_orm(user)
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    signals.post_init.connect(receiver, sender=Profile)
+    try:
+        posts = statement.run(values)
+    finally:
+        signals.post_init.disconnect(receiver, sender=Profile)
+    assert seen and sorted(seen) == sorted(p.author.profile.pk for p in posts)
+    assert [instance_state(p) for p in posts] == [instance_state(p) for p in orm]
 
 
 def test_a_value_that_is_not_a_parameter_is_refused():
