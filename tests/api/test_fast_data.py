@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from feeds import selectors
-from feeds.api import PostSerializer, post_data
+from feeds.api import FeedPageSerializer, PostSerializer, feed_page_data, post_data
 from feeds.models import Attachment, Hashtag, Post, Reaction
 from groups.models import Group
 from profiles.actions import follow
@@ -83,6 +83,19 @@ def test_post_data_is_what_the_declared_fields_give(user, request_):
     assert any(data["my_reactions"] for data in shown.values())
     assert any(data["edited"] for data in shown.values())
     assert any(data["author"]["agency"] is None for data in shown.values())
+
+
+@pytest.mark.parametrize("limit", [2, 50])
+def test_feed_page_data_is_what_the_page_serializer_gives(user, request_, limit):
+    """Results, both cursors and `has_more`, on a page with more after it and on the last."""
+    varied_posts(user)
+    page = selectors.posts_for_home(viewer=user, limit=limit)
+    expected = FeedPageSerializer(page, context={"request": request_}).data
+    got = feed_page_data(page, request_)
+    assert list(got) == list(expected)
+    assert got == expected
+    assert got["has_more"] is (limit == 2)
+    assert (got["next"] is None) is (limit == 50)
 
 
 def test_person_data_is_what_the_person_serializer_gives(user, request_):
