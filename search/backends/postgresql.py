@@ -21,7 +21,11 @@ the newest documents in id windows, measuring as it goes:
    sizes the next window to hold about the missing number of hits (×1.5), and the cheaper
    way for that window is chosen by a cost model: a walk, or the GIN index intersected with
    a BRIN index on id (a window costs only its own matches' page reads);
-3. when the rest of the table is expected to hold few matches, one GIN query reads them all.
+3. when the rest of the table is expected to hold few matches, one query reads them all.
+
+Each window's way is priced by `_walk_is_cheaper`: a GIN bitmap scan reads the word's whole
+posting list (all of the index, whatever the window or the filters), so a frequent word
+with an agency, group or author filter is walked through that filter's (x, id) index.
 
 No statement has an ORDER BY that an index could serve except the walks, which are bounded
 by id ranges, so no plan can flip into an unbounded scan. The permission check (the
@@ -57,6 +61,7 @@ VISIBLE_SHARE = 0.6  # assumed share of matches a viewer may see, to price a GIN
 FILTER_SHARE = 0.05  # assumed share of documents an agency, group or author filter keeps
 # Cost model (µs), measured on the benchmark machine (docs/BENCHMARKS.md).
 WALK_US = 0.5  # test one document during a walk
+FILTERED_WALK_US = 1.6  # the same, walking an agency, group or author (x, id) index
 PAGE_US = 12.0  # read one matching document found through the GIN index
 POSTING_US = 0.2  # one entry of the word's GIN posting list
 
@@ -133,6 +138,9 @@ WALK_PLAN = {"enable_bitmapscan": "off", "enable_seqscan": "off", "enable_sort":
 WINDOW_PLAN = {"enable_indexscan": "off", "enable_seqscan": "off"}
 
 
+_NO_CAP = 2**63 - 1  # a LIMIT that keeps the walk's subquery a fence, and stops nothing
+
+
 def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
     """Newest matches the viewer may see with lo <= id < hi, testing each document in turn.
 
@@ -151,7 +159,10 @@ def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
         f"WHERE ts_match_vq({TABLE}.vector, {TSQUERY}) "
         f"AND ({query.allowed}) IS TRUE ORDER BY id DESC LIMIT %s"
     )
-    size = (hi - lo) if hi is not None else WALK_DOCS * 4
+    # Without an upper bound (a first page) the window reaches up to the newest document,
+    # which may be far above the cached maximum the window was placed from: no cap then
+    # (a cap of a few windows once skipped documents indexed in the seconds since).
+    size = (hi - lo) if hi is not None else _NO_CAP
     params = [
         *select_params, lo, *([hi] if hi is not None else []), *query.filter_params,
         max(size, 1), *query.words, *query.allowed_params, want,
@@ -312,6 +323,7 @@ def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
     # else: by the statistics, a walk of WALK_DOCS documents would find under a quarter of
     # the page: the first window is sized by that bound and read through the GIN index.
     upper = top + 1 if hi is None else hi  # where the next window ends (hi None: no bound)
+    span_docs = max(high - span[0], 1)  # the whole index: what a GIN posting list covers
     while len(out.rows) < want:
         missing = want - len(out.rows)
         if seen_docs:
@@ -320,25 +332,56 @@ def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
             density = max(bound, 1e-9)
         remaining = upper - low
         window = max(int(SAFETY * missing / density), window * 2)
-        if density * remaining <= RARE_MATCHES or window >= remaining:
-            rows, _all = _indexed(query, low, hi, missing)
-            out.rows += rows
-            out.complete = True
-            return out
-        # All matches, from what this viewer may see (a guess: most matches are visible).
-        postings = density * (high - low) / VISIBLE_SHARE
-        walk_cost = window * WALK_US * (FILTER_SHARE if query.indexed_filter else 1.0)
-        gin_cost = postings * POSTING_US + density * window * 2 * PAGE_US
+        # The rest at once when it should hold few matches (or the window would reach it).
+        rest = density * remaining <= RARE_MATCHES or window >= remaining
+        window = remaining if rest else window
         lo = upper - window
-        if walk_cost <= gin_cost and hi is not None:  # (a walk needs its upper bound)
-            found = _walk(query, lo, hi, missing)
+        if _walk_is_cheaper(query, density, window, span_docs) and hi is not None:
+            found = _walk(query, lo, hi, missing)  # (a walk needs its upper bound)
         else:
             found, _all = _indexed(query, lo, hi, missing)
         out.rows += found
+        if rest:
+            out.complete = True
+            return out
         seen_visible += len(found)
         seen_docs += window
         hi = upper = lo
     return out
+
+
+def _walk_is_cheaper(query: _Query, density: float, window: int, span_docs: int) -> bool:
+    """Whether walking a window of `window` documents costs less than reading it through the
+    GIN index.
+
+    A walk is priced for the whole window (it stops earlier only if the density seen so far
+    holds, which a handful of hits cannot promise). With an agency, group or author filter it
+    walks that filter's (x, id) index: only that filter's documents, each a row read from its
+    own page. A GIN window reads the word's whole posting list (all of the index, not just
+    the window, and before any filter: a word in 10% of the documents is 150,000 entries,
+    26 ms), and then each match's page.
+    """
+    if query.indexed_filter:
+        walk_cost = window * FILTER_SHARE * FILTERED_WALK_US
+    else:
+        walk_cost = window * WALK_US
+    share = _word_share(query)
+    if share is None:  # from what was seen: visible matches among the filtered documents
+        share = density / VISIBLE_SHARE / (FILTER_SHARE if query.indexed_filter else 1.0)
+    gin_cost = share * span_docs * POSTING_US + density * window * 2 * PAGE_US
+    return walk_cost <= gin_cost
+
+
+def _word_share(query: _Query) -> float | None:
+    """At most what share of the documents match, by the statistics: the rarest word's
+    share, or for a word not listed the smallest share listed (it is rarer than that).
+    None without statistics, or for a query with OR or NOT."""
+    lexemes = _lexemes(query.words)
+    stats = _lexeme_stats() if lexemes else None
+    if not stats:
+        return None
+    shares, smallest = stats
+    return min(shares.get(lexeme, smallest) for lexeme in lexemes)
 
 
 def _id_at(moment) -> int | None:
