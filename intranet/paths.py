@@ -65,8 +65,14 @@ def path_for(name: str, value: int | str) -> str:
 
 
 def url_maker(name: str):
-    """`path_for` bound to one URL name: `url_maker("feeds:post")(post_id)`."""
-    return lambda value: path_for(name, value)
+    """`path_for(name, id)` for many ids in one request: `url_maker("feeds:post")(post_id)`.
+    The template is looked up once, here (the script prefix and URL configuration are the
+    request's, which a result page does not change)."""
+    template = _template(name, int)
+    if template is None:
+        return lambda value: path_for(name, value)
+    head, tail = template
+    return lambda value: f"{head}{value}{tail}" if type(value) is int else path_for(name, value)
 
 
 def absolute_url(request: HttpRequest | None, path: str) -> str:

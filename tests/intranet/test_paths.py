@@ -6,7 +6,7 @@ from django.urls import NoReverseMatch, clear_script_prefix, reverse, set_script
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intranet.paths import absolute_url, path_for
+from intranet.paths import absolute_url, path_for, url_maker
 
 INT_NAMES = ["feeds:post", "feeds:attachment", "feeds:post_edit", "groups:invitation"]
 TEXT_NAMES = ["profiles:detail", "profiles:avatar", "feeds:hashtag", "groups:detail"]
@@ -46,6 +46,13 @@ def test_text_arguments_any_characters(name, value):
 @pytest.mark.parametrize("name", TEXT_NAMES)
 def test_text_arguments_by_hand(name, value):
     assert _path_or_error(name, value) == _reverse_or_error(name, value)
+
+
+@pytest.mark.parametrize("name", INT_NAMES)
+def test_a_url_maker_gives_what_reverse_gives(name):
+    make = url_maker(name)
+    for value in (0, 7, 10**12, "12"):
+        assert make(value) == reverse(name, args=[value])
 
 
 def test_other_types_go_to_reverse():
