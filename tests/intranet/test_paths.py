@@ -41,7 +41,18 @@ def test_text_arguments_any_characters(name, value):
 
 @pytest.mark.parametrize(
     "value",
-    ["marie.dupont", "élodie", "a b", "a%2Fb", "100%", "x~y", "@me", "agora~path~marker", "a/b", ""],
+    [
+        "marie.dupont",
+        "élodie",
+        "a b",
+        "a%2Fb",
+        "100%",
+        "x~y",
+        "@me",
+        "agora~path~marker",
+        "a/b",
+        "",
+    ],
 )
 @pytest.mark.parametrize("name", TEXT_NAMES)
 def test_text_arguments_by_hand(name, value):
