@@ -365,23 +365,27 @@ def _walk_is_cheaper(query: _Query, density: float, window: int, span_docs: int)
         walk_cost = window * FILTER_SHARE * FILTERED_WALK_US
     else:
         walk_cost = window * WALK_US
-    share = _word_share(query)
-    if share is None:  # from what was seen: visible matches among the filtered documents
-        share = density / VISIBLE_SHARE / (FILTER_SHARE if query.indexed_filter else 1.0)
+    # The word's share of all documents: from what was seen (visible matches among the
+    # filtered documents), or as the statistics list it, or at most their bound.
+    seen = density / VISIBLE_SHARE / (FILTER_SHARE if query.indexed_filter else 1.0)
+    listed, bound = _word_share(query)
+    share = listed if listed is not None else min(seen, bound) if bound is not None else seen
     gin_cost = share * span_docs * POSTING_US + density * window * 2 * PAGE_US
     return walk_cost <= gin_cost
 
 
-def _word_share(query: _Query) -> float | None:
-    """At most what share of the documents match, by the statistics: the rarest word's
-    share, or for a word not listed the smallest share listed (it is rarer than that).
-    None without statistics, or for a query with OR or NOT."""
+def _word_share(query: _Query) -> tuple[float | None, float | None]:
+    """(share, bound): the share of the documents the query's rarest word is in, as the
+    statistics list it; or, for a word not listed, the smallest share listed (it is rarer
+    than that). (None, None) without statistics, or for a query with OR or NOT."""
     lexemes = _lexemes(query.words)
     stats = _lexeme_stats() if lexemes else None
     if not stats:
-        return None
+        return None, None
     shares, smallest = stats
-    return min(shares.get(lexeme, smallest) for lexeme in lexemes)
+    if all(lexeme in shares for lexeme in lexemes):
+        return min(shares[lexeme] for lexeme in lexemes), None
+    return None, smallest
 
 
 def _id_at(moment) -> int | None:
