@@ -122,19 +122,39 @@ def _verdict(name: str, db: dict) -> str:
 NOTES = """\
 Notes on the figures and on what was tried (November and December 2026):
 
-- The machine: the run above (2026-12-05) came on a quieter and faster machine of the same
-  kind than the November runs: a hello-world view answers over HTTP in 1.5-2.4 ms p50 here,
-  against 5-6 ms then, so compare ratios, not milliseconds, across runs. Django under ASGI
-  hands each request between the event loop and threads several times: in November the same
-  view took 0.5 ms through the test client, 3.9 ms through Django's ASGI handler in-process,
-  and a bare ASGI app answered in 0.6 ms on the same uvicorn. Putting the one
-  synchronous-only middleware last (fewer hand-overs) changed nothing measurable over HTTP,
-  so it was not kept.
-- This run did not rebuild the index (`--skip-reindex`): it was built just before on this
-  machine, by the same code, while the other database's build and the test suite ran:
-  PostgreSQL 1,879,153 documents in 650.8 s (2,887/s), then CLUSTER 40.7 s; SQLite
-  1,879,153 documents in 491.0 s (3,827/s). Generating the data took 172 s (PostgreSQL)
-  and 309 s (SQLite).
+- The machine: the run above (2026-12-06) came on a machine of the same kind where a
+  hello-world view answers over HTTP in 2.3-2.8 ms p50 (1.5-2.4 ms on 2026-12-05, 5-6 ms in
+  November), so compare ratios, not milliseconds, across runs. Django under ASGI hands each
+  request between the event loop and threads several times: in November the same view took
+  0.5 ms through the test client, 3.9 ms through Django's ASGI handler in-process, and a
+  bare ASGI app answered in 0.6 ms on the same uvicorn. Putting the one synchronous-only
+  middleware last (fewer hand-overs) changed nothing measurable over HTTP, so it was not
+  kept.
+- This run did not rebuild the index (`--skip-reindex`): it was built earlier the same day
+  on this machine, by the same code (`manage.py search_reindex`), while other work ran:
+  PostgreSQL 1,879,153 documents in 401.1 s (4,685/s), then CLUSTER 42.3 s; SQLite
+  1,879,153 documents in 194.8 s (9,645/s). Generating the data took 109 s (PostgreSQL)
+  and 106 s (SQLite).
+- Word + agency + 90 days on PostgreSQL (2026-12-06): the 10%+ band took 34 ms at p95 in the
+  runs before (target 25 ms, which the table's targets line did not check then). For a
+  frequent word with an agency filter the first walk found a few hits, and the rest of the
+  90 days was read through the GIN index, whose bitmap scan lists the word's whole posting
+  list, all of the index and before any filter (EXPLAIN ANALYZE: 149,134 entries, 25.8 ms
+  of a 29.2 ms statement). The cost model priced a GIN window by the matches in the window
+  only. Each window's way is now priced with the word's posting list (its share from the
+  statistics, or from what was seen, capped by the statistics' bound for a word they do not
+  list): the same searches take 2.6-5.6 ms, and the other bands kept their figures (3%:
+  9-17 ms, as before; relevance on 0.1% words within 2 ms of before). A test that walks
+  every window, or reads every window through the GIN index, with and without an agency
+  filter, then found a real loss: a first page's walk had no upper bound but a cap of four
+  walks' worth of documents above the cached maximum id, so documents indexed in the
+  seconds after the id range was read could be skipped. The cap is gone.
+- Endpoint, December 6: URLs are reversed once per name (`intranet/paths.py`), query
+  serializers copy their fields shallowly instead of DRF's deep copies (the search query's
+  validation 0.42 -> 0.14 ms), and the viewer's agency is one plain statement. In-process on
+  the SQLite file the endpoint took 2.8 ms p50 (1% band, test client). Over HTTP on SQLite
+  the p95 ratio went from 2.46-3.23 (2026-12-05) to 1.73-3.06 in the run above (met in the
+  10%+ band; 2.2-2.6 in the 0.1%-3% bands; the 0.01% band's own search has a slow tail).
 - Endpoint on SQLite, connections (December): each request opened a new SQLite connection
   (a thread per request, connections per thread), and opening one costs SQLite a parse of
   the whole schema at the first statement: 6.5-6.8 ms per open against 0.6-1.0 ms for the
