@@ -102,10 +102,19 @@ def _verdict(name: str, db: dict) -> str:
     """Which targets this run met, from its own figures."""
     target = TARGETS.get(name, 25.0)
     queries = db["queries"]
-    slow = [b for b, q in queries.items() if q["newest"]["p95"] > target]
+    # Newest first is the default order of every search: one word, with the first page's
+    # counts, a phrase, and a word with filters.
+    variants = {"newest": "", "newest_counts": " + counts", "phrase": " phrase",
+                "filtered": " word + agency + 90 days"}  # fmt: skip
+    slow = [
+        f"{b}{label}"
+        for b, q in queries.items()
+        for key, label in variants.items()
+        if q[key]["p95"] > target
+    ]
     ranked = [b for b, q in queries.items() if q["relevance"]["p95"] > 100]
     parts = [
-        f"newest first p95 ≤ {target:g} ms: "
+        f"newest first p95 ≤ {target:g} ms (word, + counts, phrase, with filters): "
         + ("met in every band" if not slow else "missed in " + ", ".join(slow)),
         "relevance p95 ≤ 100 ms: "
         + ("met in every band" if not ranked else "missed in " + ", ".join(ranked)),
