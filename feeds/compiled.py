@@ -89,8 +89,12 @@ class Statement:
         with _cursor(connection) as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
+        # Instances without Model.__init__ (`_loader`) while nothing watches them being made.
         if self.load is not None and not any(map(_has_init_receivers, self.models)):
-            return self._instances(rows, connection)
+            load, populators = self.load, self.fast_populators
+        else:
+            model, db, init_list = self.model, self.db, self.init_list
+            load, populators = (lambda v: model.from_db(db, init_list, v)), self.populators
         out = []
         for fetched in rows:
             row = list(fetched)
@@ -99,27 +103,8 @@ class Statement:
                 for function in functions:
                     value = function(value, expression, connection)
                 row[position] = value
-            obj = self.model.from_db(self.db, self.init_list, row[self.start : self.end])
-            for populator in self.populators:
-                populator.populate(row, obj)
-            for name, position in self.annotations:
-                setattr(obj, name, row[position])
-            out.append(obj)
-        return out
-
-    def _instances(self, rows, connection) -> list[Model]:
-        """What `run` builds, by `_loader`s: for models whose instances nothing watches."""
-        out = []
-        load, start, end = self.load, self.start, self.end
-        for fetched in rows:
-            row = list(fetched)
-            for position, (functions, expression) in self.converters:
-                value = row[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[position] = value
-            obj = load(row[start:end])
-            for populator in self.fast_populators:
+            obj = load(row[self.start : self.end])
+            for populator in populators:
                 populator.populate(row, obj)
             for name, position in self.annotations:
                 setattr(obj, name, row[position])
