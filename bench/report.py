@@ -161,9 +161,13 @@ Notes on the figures and on what was tried (November and December 2026):
 - Endpoint, December 6: URLs are reversed once per name (`intranet/paths.py`), query
   serializers copy their fields shallowly instead of DRF's deep copies (the search query's
   validation 0.42 -> 0.14 ms), and the viewer's agency is one plain statement. In-process on
-  the SQLite file the endpoint took 2.8 ms p50 (1% band, test client). Over HTTP on SQLite
-  the p95 ratio went from 2.46-3.23 (2026-12-05) to 1.73-3.06 in the run above (met in the
-  10%+ band; 2.2-2.6 in the 0.1%-3% bands; the 0.01% band's own search has a slow tail).
+  the SQLite file the endpoint took 2.6-2.9 ms p50 (1% and 10%+ bands, test client). Over
+  HTTP on SQLite the p95 ratio went from 2.46-3.23 (2026-12-05) to 1.61-2.74 in the run
+  above (1.73-3.06 and 1.59-3.19 in two runs before it): met in some bands in each run, but
+  not in the same ones, because hello world's own p95 moves from run to run; at p50, which
+  moves less, it is 2.08-2.66, still above 2. Tried and not kept: open groups as a
+  sub-query in `visible_posts` instead of an outer join (PostgreSQL's search with counts
+  5-10% faster; SQLite's endpoint 0.3 ms slower, A/B in-process).
 - Endpoint on SQLite, connections (December): each request opened a new SQLite connection
   (a thread per request, connections per thread), and opening one costs SQLite a parse of
   the whole schema at the first statement: 6.5-6.8 ms per open against 0.6-1.0 ms for the
