@@ -7,12 +7,21 @@ cycle at AGORA_SOAK_RATE requests per second (default 8) for AGORA_SOAK_SECONDS 
 open loop: a request's latency counts from when it was due, so a server that falls behind
 shows it. Each person also keeps a live websocket open for the whole run.
 
+The database starts as a site in use (soak_prefill.py: 240 posts with comments and
+reactions, so every page read is full from the first minute), and a 10 s warm-up precedes the
+measurement.
+
 Behaviour, in ratios (never absolute times): no 5xx and no failed request; p95 latency of the
 last minute at most 1.25 x that of the first; the server's resident memory grows at most 15%
 from the end of the first minute to the end; the follower's socket heard every post it should.
 "Minute" is min(60 s, a fifth of the run), so a short run (AGORA_SOAK_SECONDS=60) keeps the
-same shape. Runs only when asked (AGORA_SOAK=1, AGORA_SOAK_SECONDS=...) and in CI's PostgreSQL
-run (.ci/run gives it an invocation of its own, so other tests do not load the machine).
+same shape. A fixed busy loop in the test process times the machine itself over the run; when
+the p95 drift is over 1.25 and that loop too slowed by more than 10%, the run measured a
+machine that changed under it (another tenant, a throttled CPU), and the soak runs once more on
+a fresh server and database; the second run decides. Every other check holds in every run.
+
+Runs only when asked (AGORA_SOAK=1, AGORA_SOAK_SECONDS=...) and in CI's PostgreSQL run
+(.ci/run gives it an invocation of its own, so other tests do not load the machine).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -32,14 +42,23 @@ from tests.realtime.server import Browserless, Daphne
 from .load import Listener, call, open_socket, run_async
 from .services import LIVE_PASSWORD, cpu_seconds, rss_bytes
 
+PREFILL = Path(__file__).with_name("soak_prefill.py")
+
 pytestmark = [pytest.mark.integration, pytest.mark.soak]
 
 SECONDS = float(os.environ.get("AGORA_SOAK_SECONDS") or 300)
 RATE = float(os.environ.get("AGORA_SOAK_RATE") or 8)
 WARM_UP = 10.0  # seconds of the same load before measuring
 MAX_P95_DRIFT = 1.25
+# A run whose p95 drifted while the machine's own busy loop (Calibration) slowed by more than
+# this between the same two minutes timed the machine, not the server: it runs once more.
+MAX_MACHINE_DRIFT = 1.10
+ATTEMPTS = 2
 MAX_RSS_GROWTH = 0.15
 BIRDS = ["kingfisher", "heron", "curlew", "lapwing", "osprey", "bittern", "plover", "wren"]
+# Posts already there when the soak starts (30 per bird: every search page is full), as many
+# as a 300 s run at 8 requests per second adds.
+PREFILL_POSTS = 240
 
 
 def p95(values: list[float]) -> float:
@@ -148,10 +167,11 @@ def run_at_rate(workload: Workload, *, rate: float, seconds: float, pool: Thread
     return start, [future.result() for future in futures]
 
 
-def test_soak(cluster_database, own_redis, websockets_client, request, capsys):
-    database = cluster_database
-    server = Daphne(database, redis_url=own_redis.url, name="soak")
+def soak_once(database, redis_url: str, websockets_client) -> tuple[dict, dict]:
+    """One run on a fresh server and database; returns (summary, what the asserts need)."""
+    server = Daphne(database, redis_url=redis_url, name="soak")
     try:
+        server.script(PREFILL, str(PREFILL_POSTS), *BIRDS)
         people = {
             name: Browserless(server.base, name, LIVE_PASSWORD)
             for name in ("ana", "bob", "carl", "dora")
@@ -245,14 +265,38 @@ def test_soak(cluster_database, own_redis, websockets_client, request, capsys):
         ],
         "machine_p95_drift": machine.drift(window, SECONDS),
     }
-    with capsys.disabled():  # the figures, pass or fail (CI's log keeps them)
-        print(f"\nsoak: {json.dumps(summary)}")
-    request.node.user_properties.append(("soak", summary))
+    checks = {
+        "people": list(people),
+        "open_sockets": open_sockets,
+        "bad": [(a.kind, a.status, a.text[:200]) for a in answers if a.status not in (200, 201)],
+        "drift_ok": last <= MAX_P95_DRIFT * first,
+        "rss_ok": final <= (1 + MAX_RSS_GROWTH) * baseline,
+        "log": server.log(),
+    }
+    return summary, checks
 
-    assert server_errors == 0, summary
-    bad = [(a.kind, a.status, a.text[:200]) for a in answers if a.status not in (200, 201)]
-    assert not bad, (summary, bad[:10])
-    assert open_sockets == list(people), "every live socket stayed open for the whole run"
-    assert last <= MAX_P95_DRIFT * first, summary
-    assert final <= (1 + MAX_RSS_GROWTH) * baseline, summary
-    assert "Traceback" not in server.log(), server.log()[-3000:]
+
+def test_soak(cluster_world, own_redis, websockets_client, request, capsys):
+    for attempt in range(1, ATTEMPTS + 1):
+        database = cluster_world.database("soak")
+        try:
+            summary, checks = soak_once(database, own_redis.url, websockets_client)
+        finally:
+            database.drop()
+        summary["attempt"] = attempt
+        with capsys.disabled():  # the figures, pass or fail (CI's log keeps them)
+            print(f"\nsoak: {json.dumps(summary)}")
+        request.node.user_properties.append((f"soak {attempt}", summary))
+
+        # Whatever the machine did, these hold in every run.
+        assert summary["5xx"] == 0, summary
+        assert not checks["bad"], (summary, checks["bad"][:10])
+        assert checks["open_sockets"] == checks["people"], "every socket stayed open all along"
+        assert checks["rss_ok"], summary
+        assert "Traceback" not in checks["log"], checks["log"][-3000:]
+        machine = summary["machine_p95_drift"]
+        if checks["drift_ok"] or machine is None or machine <= MAX_MACHINE_DRIFT:
+            break
+        # The machine's own busy loop slowed down between the first and last minute (another
+        # tenant, a throttled CPU): this run timed the machine, not the server. Run again.
+    assert checks["drift_ok"], summary
