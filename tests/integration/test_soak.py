@@ -15,10 +15,18 @@ Behaviour, in ratios (never absolute times): no 5xx and no failed request; p95 l
 last minute at most 1.25 x that of the first; the server's resident memory grows at most 15%
 from the end of the first minute to the end; the follower's socket heard every post it should.
 "Minute" is min(60 s, a fifth of the run), so a short run (AGORA_SOAK_SECONDS=60) keeps the
-same shape. A fixed busy loop in the test process times the machine itself over the run; when
-the p95 drift is over 1.25 and that loop too slowed by more than 10%, the run measured a
-machine that changed under it (another tenant, a throttled CPU), and the soak runs once more on
-a fresh server and database; the second run decides. Every other check holds in every run.
+same shape.
+
+The machine is measured beside the server, as every benchmark here has its baseline in the
+same run: a fixed busy loop in the test process is timed twice a second. On the machines this
+runs on its speed moves by 10-25% from one minute to another, and the server's CPU time per
+request follows it (a run's five windows: 1.40-1.45 x the loop's p95 in each). So the p95
+drift is divided by the loop's own drift over the same two minutes when the loop slowed (a
+machine that sped up is not credited to the server). When the run still drifts and the loop
+slowed by more than 10%, the machine changed too much under the run to tell; the soak runs
+once more on a fresh server and database, and that run decides. Every other check holds in
+every run. The summary printed (CI's log keeps it) has each window's p95, CPU per request and
+loop time.
 
 Runs only when asked (AGORA_SOAK=1, AGORA_SOAK_SECONDS=...) and in CI's PostgreSQL run
 (.ci/run gives it an invocation of its own, so other tests do not load the machine).
@@ -49,9 +57,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.soak]
 SECONDS = float(os.environ.get("AGORA_SOAK_SECONDS") or 300)
 RATE = float(os.environ.get("AGORA_SOAK_RATE") or 8)
 WARM_UP = 10.0  # seconds of the same load before measuring
-MAX_P95_DRIFT = 1.25
-# A run whose p95 drifted while the machine's own busy loop (Calibration) slowed by more than
-# this between the same two minutes timed the machine, not the server: it runs once more.
+MAX_P95_DRIFT = 1.25  # last minute's p95 over the first's, over the machine's own drift
+# A run that drifted while the machine's own busy loop (Calibration) slowed by more than this
+# between the same two minutes timed a machine that changed under it: it runs once more.
 MAX_MACHINE_DRIFT = 1.10
 ATTEMPTS = 2
 MAX_RSS_GROWTH = 0.15
@@ -138,6 +146,10 @@ class Calibration(threading.Thread):
     def stop(self) -> None:
         self.halt.set()
         self.join(10)
+
+    def p95_ms(self, low: float, high: float) -> float | None:
+        times = [t for at, t in self.samples if low <= at - self.started < high]
+        return round(p95(times) * 1000, 1) if len(times) >= 2 else None
 
     def drift(self, window: float, seconds: float) -> float | None:
         first = [t for at, t in self.samples if 0 <= at - self.started < window]
@@ -244,6 +256,8 @@ def soak_once(database, redis_url: str, websockets_client) -> tuple[dict, dict]:
         count = sum(1 for a in answers if low <= a.started - started < high)
         return round((end - begin) / count * 1000, 2)
 
+    machine_drift = machine.drift(window, SECONDS)
+    drift = (last / first) / max(1.0, machine_drift or 1.0)
     summary = {
         "seconds": SECONDS,
         "rate": RATE,
@@ -263,13 +277,24 @@ def soak_once(database, redis_url: str, websockets_client) -> tuple[dict, dict]:
             cpu_ms_per_request(0, window),
             cpu_ms_per_request(SECONDS - window, SECONDS),
         ],
-        "machine_p95_drift": machine.drift(window, SECONDS),
+        "machine_p95_drift": machine_drift,
+        # What is asserted: the p95 drift over the machine's own, when the machine slowed.
+        "p95_drift_over_machine": round(drift, 3),
+        # Each window in turn: [p95 ms, server CPU ms per request, the busy loop's p95 ms].
+        "by_window": [
+            [
+                round(window_p95(low, low + window) * 1000, 1),
+                cpu_ms_per_request(low, low + window),
+                machine.p95_ms(low, low + window),
+            ]
+            for low in (window * k for k in range(int(SECONDS // window)))
+        ],
     }
     checks = {
         "people": list(people),
         "open_sockets": open_sockets,
         "bad": [(a.kind, a.status, a.text[:200]) for a in answers if a.status not in (200, 201)],
-        "drift_ok": last <= MAX_P95_DRIFT * first,
+        "drift_ok": drift <= MAX_P95_DRIFT,
         "rss_ok": final <= (1 + MAX_RSS_GROWTH) * baseline,
         "log": server.log(),
     }
