@@ -190,6 +190,10 @@ class DatabaseBackend(SearchBackend):
             from .postgresql import forget_cached_statistics
 
             forget_cached_statistics()
+        else:
+            from .sqlite import forget_first_ids
+
+            forget_first_ids()  # still lower bounds (ids only grow), but no longer tight
         return ReindexReport(documents=total, seconds=time.perf_counter() - started)
 
     def cluster(self) -> float:
@@ -259,7 +263,7 @@ def permitted_q(viewer, kinds: Sequence[str]) -> Q:
     return clauses
 
 
-def _day_start(day) -> datetime:
+def day_start(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, dtime.min))
 
 
@@ -272,9 +276,9 @@ def filters_q(request: SearchRequest) -> Q:
     if request.author_id is not None:
         q &= Q(author_id=request.author_id)
     if request.date_from:
-        q &= Q(created__gte=_day_start(request.date_from))
+        q &= Q(created__gte=day_start(request.date_from))
     if request.date_to:
-        q &= Q(created__lt=_day_start(request.date_to + timedelta(days=1)))
+        q &= Q(created__lt=day_start(request.date_to + timedelta(days=1)))
     if request.hashtag:
         from feeds.models import Post
 

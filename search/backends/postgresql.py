@@ -400,16 +400,16 @@ def _id_bounds(request: SearchRequest) -> tuple[int | None, int | None]:
     """Date filters as id bounds (with a margin: ids follow time only roughly), so that a
     search of the last 90 days never reads the years before. The SQL filter on `created`
     still decides; the bounds only keep the scans short."""
-    from .database import _day_start
+    from .database import day_start
 
     low = high = None
     if request.date_from:
-        found = _id_at(_day_start(request.date_from))
+        found = _id_at(day_start(request.date_from))
         low = found - WALK_DOCS if found is not None else None
         if found is None:
             return 0, 0  # nothing that recent
     if request.date_to:
-        found = _id_at(_day_start(request.date_to + timedelta(days=1)))
+        found = _id_at(day_start(request.date_to + timedelta(days=1)))
         high = found + WALK_DOCS if found is not None else None
     return low, high
 

@@ -6,16 +6,23 @@ honours `ORDER BY rowid DESC LIMIT n` by stopping early, so "newest first" costs
 same for a rare word as for a common one; each candidate row then meets the filters and the
 permission sub-queries. Relevance is FTS5's `bm25()` with column weights, over the newest
 RELEVANCE_CANDIDATES matches when a match is frequent.
+
+A date filter's start is also given as an id bound (`first_id_since`): the filter on
+`created` alone cannot stop a newest-first scan, which then reads every older candidate row
+to find that none is recent enough (bench/search.py, words in 0.1% of documents with the
+viewer's agency and the last 90 days: 3.6-4.3 ms p50 before, 0.6 ms with the bound).
 """
 
 from __future__ import annotations
+
+import time
 
 from django.db import connection
 
 from .. import conf
 from ..models import SearchDocument
 from .base import COUNT_CAP, SORT_NEWEST, SearchPage, SearchRequest
-from .database import FTS_TABLE, RELEVANCE_CANDIDATES, START, STOP, TABLE, hit
+from .database import FTS_TABLE, RELEVANCE_CANDIDATES, START, STOP, TABLE, day_start, hit
 
 Kind = SearchDocument.Kind
 # bm25 weights per FTS column: kind (never matched by words), title, tags, body, context.
@@ -123,8 +130,58 @@ def _counts(where: str, params: list, match: str | None) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
+# How long a first id is remembered, and how many (one per database and day asked for).
+SINCE_TTL = 600.0
+SINCE_CACHE_SIZE = 64
+_since_cache: dict[tuple[str, str], tuple[float, int]] = {}
+
+
+def first_id_since(moment) -> int | None:
+    """The lowest id of the documents created at or after `moment` (None: there are none).
+
+    Every document with `created >= moment` has an id at least this, for as long as it is
+    remembered: ids only grow (AUTOINCREMENT: a rebuild, an update or a new document never
+    takes an id below an existing one) and a document's `created` does not change (it is its
+    post's, comment's, person's or group's creation), so the bound only gets less tight. Read
+    from the `created` index (13 ms for 90 days of the 1,000,000-post set), remembered for
+    SINCE_TTL."""
+    value = connection.ops.adapt_datetimefield_value(moment)
+    key = (str(connection.settings_dict["NAME"]), value)
+    now = time.monotonic()
+    cached = _since_cache.get(key)
+    if cached and now - cached[0] < SINCE_TTL:
+        return cached[1]
+    with connection.cursor() as cursor:
+        # `+id`: min() over the `created` index, not a walk of every older id.
+        cursor.execute(f"SELECT min(+id) FROM {TABLE} WHERE created >= %s", [value])
+        first = cursor.fetchone()[0]
+    if first is None:
+        return None  # nothing yet: not remembered, a document may come at any moment
+    if len(_since_cache) >= SINCE_CACHE_SIZE:
+        _since_cache.clear()
+    _since_cache[key] = (now, first)
+    return first
+
+
+def forget_first_ids() -> None:
+    _since_cache.clear()
+
+
+def _bounded(request: SearchRequest, where: str, params: list, column: str) -> tuple[str, list]:
+    """`where` with the date filter's start also as a bound on `column` (the document id)."""
+    if not request.date_from:
+        return where, params
+    first = first_id_since(day_start(request.date_from))
+    if first is None:
+        return where, params
+    return f"{where} AND {column} >= %s", [*params, first]
+
+
 def search_sqlite(request: SearchRequest, where: str, params: list) -> SearchPage:
     match = match_expression(request)
+    where, params = _bounded(
+        request, where, params, f"{FTS_TABLE}.rowid" if match else f"{TABLE}.id"
+    )
     limit = request.limit
     order = f"{FTS_TABLE}.rowid" if match else f"{TABLE}.id"
     condition = f"{FTS_TABLE} MATCH %s AND {where}" if match else where
