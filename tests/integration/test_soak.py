@@ -271,7 +271,7 @@ def soak_once(database, redis_url: str, websockets_client) -> tuple[dict, dict]:
         "rss_end_mib": round(final / 2**20, 1),
         "rss_growth": round(final / baseline - 1, 3),
         "p95_ms_by_kind_first_last": by_kind,
-        # Not asserted, to read a failure: the server's CPU per request (contention-free),
+        # To read a failure: the server's CPU per request (it follows the machine's speed too),
         # and how much slower a fixed busy loop in the test process ran (the machine itself).
         "server_cpu_ms_per_request_first_last": [
             cpu_ms_per_request(0, window),
