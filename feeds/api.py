@@ -29,6 +29,7 @@ from intranet.api import (
     parse,
     parse_query,
 )
+from intranet.paths import url_maker
 from profiles import selectors as profile_selectors
 from profiles.api import PersonSerializer, person_data
 
@@ -121,16 +122,38 @@ class PostSerializer(ReactionsSerializer):
 _DATETIME = serializers.DateTimeField()
 
 
-def post_data(post: Post, request) -> dict:
+class PostDataContext:
+    """What the posts of one answer share: the request, the URL templates (`url_maker`) and
+    each author's data (a feed page shows the same people many times)."""
+
+    def __init__(self, request):
+        self.request = request
+        self.post_path = url_maker("feeds:post")
+        self.attachment_path = url_maker("feeds:attachment")
+        self.profile_path = url_maker("profiles:detail", str)
+        self._authors: dict[int, dict] = {}
+
+    def author(self, user) -> dict:
+        found = self._authors.get(user.pk)
+        if found is None:
+            found = self._authors[user.pk] = person_data(user, self.request, self.profile_path)
+        return found
+
+
+def post_data(post: Post, request, context: PostDataContext | None = None) -> dict:
     """What PostSerializer's fields declare (they stay the schema), built directly: on a feed
     page DRF's per-field machinery took longer than reading the page (docs/BENCHMARKS.md,
-    "Home feed"). tests/api/test_fast_data.py compares it with the declared fields' output."""
+    "Home feed"). tests/api/test_fast_data.py compares it with the declared fields' output.
+    `context` is shared by the posts of one page."""
+    if context is None:
+        context = PostDataContext(request)
     counts = post.reaction_counts
     group = post.group
+    attachment_path = context.attachment_path
     return {
         "id": post.pk,
         "cursor": encode_cursor(post.pk),
-        "author": person_data(post.author, request),
+        "author": context.author(post.author),
         "body": post.body,
         "body_html": post.body_html,
         "audience": post.audience,
@@ -138,7 +161,7 @@ def post_data(post: Post, request) -> dict:
         "is_announcement": post.is_announcement,
         "created": _DATETIME.to_representation(post.created),
         "edited": None if post.edited is None else _DATETIME.to_representation(post.edited),
-        "hashtags": [tag.name for tag in post.hashtags.all()],
+        "hashtags": [tag.name for tag in selectors.related_list(post, "hashtags")],
         "attachments": [
             {
                 "id": a.pk,
@@ -146,14 +169,14 @@ def post_data(post: Post, request) -> dict:
                 "kind": a.kind,
                 "content_type": a.content_type,
                 "size": a.size,
-                "url": absolute_url(request, a.get_absolute_url()),
+                "url": absolute_url(request, attachment_path(a.pk)),
             }
-            for a in post.attachments.all()
+            for a in selectors.related_list(post, "attachments")
         ],
         "comment_count": post.comment_count,
         "reactions": {kind: count for kind, _label, count, _mine in counts},
         "my_reactions": [kind for kind, _label, _count, mine in counts if mine],
-        "url": absolute_url(request, post.get_absolute_url()),
+        "url": absolute_url(request, context.post_path(post.pk)),
     }
 
 
@@ -177,8 +200,9 @@ class FeedPageSerializer(serializers.Serializer):
 def feed_page_data(page: selectors.FeedPage, request) -> dict:
     """`FeedPageSerializer(page).data`, built directly (instantiating it copies the whole
     tree of declared fields on every request); tests/api/test_fast_data.py compares them."""
+    context = PostDataContext(request)
     return {
-        "results": [post_data(post, request) for post in page.items],
+        "results": [post_data(post, request, context) for post in page.items],
         "next": page.next_cursor,
         "newest": page.newest_cursor,
         "has_more": bool(page.has_more),

@@ -40,6 +40,7 @@ from django.utils.translation import get_language, gettext, ngettext
 
 from intranet.paths import path_for
 
+from . import selectors
 from .models import Post, Reaction
 
 # --- values ---------------------------------------------------------------------------------
@@ -121,7 +122,7 @@ def _badges(post: Post, words: dict) -> str:
 
 
 def _attachments(post: Post) -> str:
-    attachments = list(post.attachments.all())
+    attachments = selectors.related_list(post, "attachments")
     if not attachments:
         return ""
     images, documents = [], []

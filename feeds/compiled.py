@@ -126,16 +126,21 @@ def _has_init_receivers(model: type[Model]) -> bool:
 
 def _loader(model: type[Model], init_list: list[str], db: str):
     """`model.from_db(db, init_list, values)` without `Model.__init__`, where it can be: for a
-    row of every concrete field in order (nothing deferred) of a model that keeps Django's
-    `from_db`. `__init__` sets each field's attribute (on a new instance a descriptor's
+    row of the concrete fields in their order, all or some (a field left out stays deferred,
+    as `from_db` leaves it: absent from the instance's `__dict__`), of a model that keeps
+    Django's `from_db`. `__init__` sets each field's attribute (on a new instance a descriptor's
     `__set__` only stores it) and sends `pre_init` and `post_init`: so `run` takes this way
     only while no receiver listens to either for its models (`_has_init_receivers`).
     A feed page builds about 160 instances, and `__init__` was a fifth of the selector's
     Python time. tests/feeds/test_compiled.py compares the instances with the ORM's.
     Returns None where `from_db` must run."""
     attnames = [field.attname for field in model._meta.concrete_fields]
-    if init_list != attnames or model.from_db.__func__ is not Model.from_db.__func__:
+    if model.from_db.__func__ is not Model.from_db.__func__:
         return None
+    if init_list != attnames:
+        if init_list != [name for name in attnames if name in init_list]:
+            return None
+        attnames = list(init_list)
     new = object.__new__
 
     def load(values) -> Model:

@@ -27,6 +27,7 @@ from django.db.models import (
     Subquery,
     TextField,
     Value,
+    sql,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
@@ -97,6 +98,29 @@ def _json_rows(model, fields: dict[str, str], **filters) -> Subquery:
 ATTACHMENT_FIELDS = [f.attname for f in Attachment._meta.concrete_fields]
 
 
+# Columns of the author, their profile and the group that no card, live card or API post shows:
+# left out of the pages' statements (less to send, convert and keep; no password hash in a
+# feed). Read one anyway and Django fetches it alone; tests/feeds/test_feed_queries.py checks
+# that no page does.
+_NOT_ON_CARDS = (
+    "author__password",
+    "author__last_login",
+    "author__is_superuser",
+    "author__email",
+    "author__is_staff",
+    "author__date_joined",
+    "author__profile__location",
+    "author__profile__bio",
+    "author__profile__languages",
+    "author__profile__phone",
+    "author__profile__manager",
+    "author__profile__preferred_language",
+    "group__description",
+    "group__created_by",
+    "group__created",
+)
+
+
 def _with_details(qs: QuerySet[Post], *, viewer=None) -> QuerySet[Post]:
     """Post rows with everything a card shows, in one query, whatever the page size: author,
     profile, agency, department, group, the comment count, the reaction kinds (all, and the
@@ -111,20 +135,24 @@ def _with_details(qs: QuerySet[Post], *, viewer=None) -> QuerySet[Post]:
     )
     viewer_id = getattr(viewer, "pk", None)
     mine = _reaction_kinds(user_id=viewer_id) if viewer_id is not None else Value("")
-    return qs.select_related(
-        "author__profile__agency", "author__profile__department", "group", "agency"
-    ).annotate(
-        comment_count=Coalesce(Subquery(comment_count), 0),
-        reaction_kinds=_reaction_kinds(),
-        my_reaction_kinds=mine,
-        attachment_rows=_json_rows(
-            Attachment, {name: name for name in ATTACHMENT_FIELDS}, post=OuterRef("pk")
-        ),
-        hashtag_rows=_json_rows(
-            Post.hashtags.through,
-            {"id": "hashtag_id", "name": "hashtag__name"},
-            post=OuterRef("pk"),
-        ),
+    return (
+        qs.select_related(
+            "author__profile__agency", "author__profile__department", "group", "agency"
+        )
+        .defer(*_NOT_ON_CARDS)
+        .annotate(
+            comment_count=Coalesce(Subquery(comment_count), 0),
+            reaction_kinds=_reaction_kinds(),
+            my_reaction_kinds=mine,
+            attachment_rows=_json_rows(
+                Attachment, {name: name for name in ATTACHMENT_FIELDS}, post=OuterRef("pk")
+            ),
+            hashtag_rows=_json_rows(
+                Post.hashtags.through,
+                {"id": "hashtag_id", "name": "hashtag__name"},
+                post=OuterRef("pk"),
+            ),
+        )
     )
 
 
@@ -138,11 +166,30 @@ class _Loaded(QuerySet):
     owner: Post
     relation: str
 
+    def __init__(self, model):
+        # QuerySet.__init__ builds its Query at once: two per card, for rows already here.
+        # It is built when something reads it (`query` below).
+        super().__init__(model=model, query=_UNBUILT)
+        self._query = None
+
+    @property
+    def query(self):
+        if self._query is None:
+            self._query = sql.Query(self.model)
+        return QuerySet.query.fget(self)
+
+    @query.setter
+    def query(self, value):
+        QuerySet.query.fset(self, value)
+
     def _chain(self):
         manager = getattr(self.owner, self.relation)
         # The manager's queryset without the prefetched rows, filtered on this post.
         fresh = manager._apply_rel_filters(super(type(manager), manager).get_queryset())
         return fresh._chain()
+
+
+_UNBUILT = object()  # a stand-in Query for QuerySet.__init__, replaced at once
 
 
 def _as_prefetched(post: Post, name: str, instances: list) -> None:
@@ -158,6 +205,16 @@ def _as_prefetched(post: Post, name: str, instances: list) -> None:
 
 
 _RELATED_MODELS = {"attachments": Attachment, "hashtags": Hashtag}
+
+
+def related_list(post: Post, name: str) -> list:
+    """`list(post.<name>.all())`; for rows read with the post (`_as_prefetched`, or
+    prefetch_related) without building the related manager and its queryset, which cost more
+    than reading the rows on a feed page."""
+    loaded = getattr(post, "_prefetched_objects_cache", {}).get(name)
+    if loaded is not None and loaded._result_cache is not None:
+        return loaded._result_cache
+    return list(getattr(post, name).all())
 
 
 def _attach_related(post: Post) -> None:

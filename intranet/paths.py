@@ -64,15 +64,24 @@ def path_for(name: str, value: int | str) -> str:
     return reverse(name, args=[value])
 
 
-def url_maker(name: str):
-    """`path_for(name, id)` for many ids in one request: `url_maker("feeds:post")(post_id)`.
-    The template is looked up once, here (the script prefix and URL configuration are the
-    request's, which a result page does not change)."""
-    template = _template(name, int)
+def url_maker(name: str, kind: type = int):
+    """`path_for(name, value)` for many values in one request: `url_maker("feeds:post")(7)`,
+    `url_maker("profiles:detail", str)("marie")`. The template is looked up once, here (the
+    script prefix and URL configuration are the request's, which a result page does not
+    change); a value `path_for` would not put in a template still goes to it."""
+    template = _template(name, kind)
     if template is None:
         return lambda value: path_for(name, value)
     head, tail = template
-    return lambda value: f"{head}{value}{tail}" if type(value) is int else path_for(name, value)
+    if kind is int:
+        return lambda value: f"{head}{value}{tail}" if type(value) is int else path_for(name, value)
+
+    def make(value) -> str:
+        if type(value) is str and value and "/" not in value:
+            return head + quote(value, safe=_SAFE) + tail
+        return path_for(name, value)
+
+    return make
 
 
 def absolute_url(request: HttpRequest | None, path: str) -> str:

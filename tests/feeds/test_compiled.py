@@ -231,3 +231,22 @@ def test_on_postgresql_the_home_statement_is_prepared_once_with_a_generic_plan(u
     assert len(home) == 1, prepared
     assert home[0] >= 1
     assert all("LATERAL" in sql for sql, _ in prepared), "only compiled statements are prepared"
+
+
+def test_some_fields_in_order_load_as_from_db_loads_them(user):
+    """A row of some of the fields (the others deferred) builds what `from_db` builds; fields
+    out of their order are left to `from_db`."""
+    from django.contrib.auth import get_user_model
+
+    from feeds.compiled import _loader
+
+    model = get_user_model()
+    names = ["id", "username", "first_name", "last_name", "is_active"]
+    values = model.objects.filter(pk=user.pk).values_list(*names).get()
+    load = _loader(model, names, "default")
+    assert load is not None
+    fast, orm = load(list(values)), model.from_db("default", names, list(values))
+    assert instance_state(fast) == instance_state(orm)
+    assert fast.get_deferred_fields() == orm.get_deferred_fields() >= {"password", "email"}
+    assert fast.email == user.email  # read when asked for, as a deferred field is
+    assert _loader(model, ["username", "id"], "default") is None

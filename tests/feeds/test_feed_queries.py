@@ -14,7 +14,7 @@ import permissions
 from feeds import selectors
 from feeds.cursors import encode_cursor
 from feeds.models import Attachment, Hashtag, Post, Reaction
-from groups.models import Group
+from groups.models import Group, Membership
 from profiles.models import Follow
 from tests.factories import (
     AgencyFactory,
@@ -240,3 +240,89 @@ def test_a_person_s_post_index_carries_every_column_the_permission_filter_reads(
     read = set(re.findall(rf'"{table}"\."(\w+)"', sql))
     assert read, sql
     assert read <= carried, f"not in the index: {sorted(read - carried)}"
+
+
+# --- pages that show cards: what the page's statement leaves out is never read ----------------
+
+# The author's and group's columns no card shows (`selectors._NOT_ON_CARDS`) are left out of
+# the page's statement. A card that read one would cost a query per post: Django reads a
+# left-out column alone, by primary key (`refresh_from_db`). Each page is asked for with one
+# post and with five, each by another author: no such query, and as many queries either way.
+_DEFERRED_LOAD = re.compile(r'SELECT "(\w+)"\."id", "\1"\."\w+" FROM "\1" WHERE "\1"\."id" = ')
+
+
+def _page_url(page, posts, group, tag):
+    return {
+        "home": "/",
+        "group": f"/groups/{group.slug}/",
+        "hashtag": f"/tags/{tag}/",
+        "profile": f"/people/{posts[0].author.username}/",
+        "post": f"/posts/{posts[-1].pk}/",
+        "live": f"/live/feed/?feed=group:{group.pk}&since={encode_cursor(1)}",
+        "api home": "/api/feed/home/",
+        "api group": f"/api/groups/{group.slug}/posts/",
+        "api post": f"/api/posts/{posts[-1].pk}/",
+    }[page]
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["home", "group", "hashtag", "profile", "post", "live", "api home", "api group", "api post"],
+)
+def test_cards_read_nothing_the_page_left_out(client, user, page):
+    group = GroupFactory(kind=Group.Kind.OPEN)
+    MembershipFactory(group=group, user=user)
+    tag = Hashtag.objects.create(name="budget")
+    client.force_login(user)
+    counts = {}
+    posts = []
+    for n in (1, 5):
+        while len(posts) < n:
+            # on a profile page every post is the same person's (each with its own instance)
+            author = posts[0].author if posts and page == "profile" else UserFactory()
+            Membership.objects.get_or_create(group=group, user=author)
+            Follow.objects.get_or_create(follower=user, followee=author)
+            post = PostFactory(author=author, audience=Post.Audience.GROUP, group=group)
+            post.hashtags.set([tag])
+            posts.append(post)
+        url = _page_url(page, posts, group, tag.name)
+        client.get(url)  # warm: the session, the compiled statements
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        statements = [q["sql"] for q in queries.captured_queries]
+        assert not [sql for sql in statements if _DEFERRED_LOAD.search(sql)]
+        counts[n] = statements
+    assert len(counts[1]) == len(counts[5]), "\n".join(counts[5])
+
+
+def test_a_left_out_column_read_alone_is_what_the_pages_test_looks_for(user, other_user):
+    """The fingerprint `test_cards_read_nothing_the_page_left_out` looks for is the query
+    Django makes for a left-out column."""
+    Follow.objects.create(follower=user, followee=other_user)
+    PostFactory(author=other_user)
+    [post] = selectors.posts_for_home(viewer=user).items
+    with CaptureQueriesContext(connection) as queries:
+        _ = (post.author.email, post.author.profile.bio)
+    assert len(queries.captured_queries) == 2
+    assert all(_DEFERRED_LOAD.search(q["sql"]) for q in queries.captured_queries)
+
+
+def test_the_page_statement_leaves_out_what_no_card_shows(user, other_user):
+    """No password hash, e-mail or biography rides along with a feed page, and a left-out
+    column still answers when something asks for it (one query, as Django's `defer`)."""
+    Follow.objects.create(follower=user, followee=other_user)
+    other_user.profile.bio = "Twenty years in procurement"
+    other_user.profile.save()
+    PostFactory(author=other_user)
+    with CaptureQueriesContext(connection) as queries:
+        [post] = selectors.posts_for_home(viewer=user).items
+    page_sql = queries.captured_queries[-1]["sql"]
+    assert '"auth_user"."password"' not in page_sql
+    assert '"auth_user"."email"' not in page_sql
+    assert '"profiles_profile"."bio"' not in page_sql
+    assert '"profiles_profile"."display_name"' in page_sql
+    assert "password" not in vars(post.author) and "bio" not in vars(post.author.profile)
+    with CaptureQueriesContext(connection) as queries:
+        assert post.author.profile.bio == "Twenty years in procurement"
+    assert len(queries.captured_queries) == 1

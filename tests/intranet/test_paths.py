@@ -66,6 +66,21 @@ def test_a_url_maker_gives_what_reverse_gives(name):
         assert make(value) == reverse(name, args=[value])
 
 
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(TEXT_NAMES), values=st.lists(st.text(max_size=20), max_size=5))
+def test_a_text_url_maker_gives_what_reverse_gives(name, values):
+    make = url_maker(name, str)
+    for value in [*values, "marie.dupont", "a/b", "", 12]:
+        assert _error_or(make, value) == _reverse_or_error(name, value)
+
+
+def _error_or(make, value):
+    try:
+        return make(value)
+    except NoReverseMatch:
+        return NoReverseMatch
+
+
 def test_other_types_go_to_reverse():
     with pytest.raises(NoReverseMatch):
         path_for("feeds:post", True)  # as reverse() refuses it
