@@ -26,6 +26,7 @@ from intranet.api import (
     QuerySerializer,
     StrictSerializer,
     absolute_url,
+    datetime_writer,
     parse,
     parse_query,
 )
@@ -119,9 +120,6 @@ class PostSerializer(ReactionsSerializer):
         return absolute_url(self.context.get("request"), post.get_absolute_url())
 
 
-_DATETIME = serializers.DateTimeField()
-
-
 class PostDataContext:
     """What the posts of one answer share: the request, the URL templates (`url_maker`) and
     each author's data (a feed page shows the same people many times)."""
@@ -131,6 +129,7 @@ class PostDataContext:
         self.post_path = url_maker("feeds:post")
         self.attachment_path = url_maker("feeds:attachment")
         self.profile_path = url_maker("profiles:detail", str)
+        self.datetime = datetime_writer()
         self._authors: dict[int, dict] = {}
 
     def author(self, user) -> dict:
@@ -149,7 +148,7 @@ def post_data(post: Post, request, context: PostDataContext | None = None) -> di
         context = PostDataContext(request)
     counts = post.reaction_counts
     group = post.group
-    attachment_path = context.attachment_path
+    attachment_path, write_datetime = context.attachment_path, context.datetime
     return {
         "id": post.pk,
         "cursor": encode_cursor(post.pk),
@@ -159,8 +158,8 @@ def post_data(post: Post, request, context: PostDataContext | None = None) -> di
         "audience": post.audience,
         "group": None if group is None else {"slug": group.slug, "name": group.name},
         "is_announcement": post.is_announcement,
-        "created": _DATETIME.to_representation(post.created),
-        "edited": None if post.edited is None else _DATETIME.to_representation(post.edited),
+        "created": write_datetime(post.created),
+        "edited": None if post.edited is None else write_datetime(post.edited),
         "hashtags": [tag.name for tag in selectors.related_list(post, "hashtags")],
         "attachments": [
             {

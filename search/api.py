@@ -11,11 +11,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intranet.api import QuerySerializer, absolute_url, parse_query
+from intranet.api import QuerySerializer, absolute_url, datetime_writer, parse_query
 
 from . import selectors, snippets
 from .forms import (
@@ -124,13 +123,12 @@ class SearchResponseSerializer(serializers.Serializer):
     backend = serializers.CharField()
 
 
-_DATETIME = DateTimeField()
-
-
-def _result(result, request) -> dict:
+def _result(result, request, write_datetime=None) -> dict:
     """What SearchResultSerializer gives for one result, without its per-field machinery
     (a page of 20 results through DRF serializers costs more than the search's own SQL).
-    tests/search/test_queries_api.py checks that both give the same."""
+    tests/search/test_queries_api.py checks that both give the same. `write_datetime`: one
+    `datetime_writer()` for the page."""
+    write_datetime = write_datetime or datetime_writer()
     return {
         "kind": result.kind,
         "id": result.pk,
@@ -138,19 +136,20 @@ def _result(result, request) -> dict:
         "title": None if result.title is None else str(result.title),
         "snippet_html": None if result.snippet is None else str(result.snippet),
         "snippet": snippets.plain(result.raw_snippet),
-        "created": None if result.created is None else _DATETIME.to_representation(result.created),
+        "created": None if result.created is None else write_datetime(result.created),
     }
 
 
 def response_data(results, request) -> dict:
     """The response body: what SearchResponseSerializer describes (the schema's source)."""
+    write_datetime = datetime_writer()
     next_url = None
     if results.next_cursor:
         query = request.query_params.copy()
         query["cursor"] = results.next_cursor
         next_url = absolute_url(request, f"{request.path}?{query.urlencode()}")
     return {
-        "results": [_result(r, request) for r in results.results],
+        "results": [_result(r, request, write_datetime) for r in results.results],
         "counts": {str(kind): int(n) for kind, n in results.counts.items()},
         "counts_capped": bool(results.capped),
         "next": next_url,

@@ -4,10 +4,16 @@ every kind read as the feeds read them, and through the real endpoint."""
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
+
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -15,6 +21,7 @@ from feeds import selectors
 from feeds.api import FeedPageSerializer, PostSerializer, feed_page_data, post_data
 from feeds.models import Attachment, Hashtag, Post, Reaction
 from groups.models import Group
+from intranet.api import datetime_writer
 from profiles.actions import follow
 from profiles.api import PersonSerializer, person_data
 from tests.factories import (
@@ -113,3 +120,35 @@ def test_the_home_feed_endpoint_answers_with_it(api, user):
     request_ = Request(RequestFactory().get("/", HTTP_HOST="testserver"))
     page = selectors.posts_for_home(viewer=user)
     assert response.json()["results"] == [declared(post, request_) for post in page.items]
+
+
+# --- date-times --------------------------------------------------------------------------------
+
+_ZONES = ["UTC", "Europe/Paris", "America/St_Johns", "Asia/Kathmandu", "Pacific/Chatham"]
+_TZINFOS = [None, UTC, *(zoneinfo.ZoneInfo(z) for z in _ZONES), dt_timezone(timedelta(hours=-3))]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=st.datetimes(
+        min_value=datetime(1, 1, 2),  # noqa: DTZ001  (hypothesis takes naive bounds)
+        max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+        timezones=st.sampled_from(_TZINFOS),
+    ),
+    active=st.sampled_from(_ZONES),
+)
+@example(value=datetime(2026, 12, 6, 5, 0, tzinfo=UTC), active="UTC")
+@example(value=datetime(1, 1, 1, 0, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")), active="UTC")
+def test_the_datetime_writer_writes_what_drf_writes(value, active):
+    """Aware or naive, in any zone, whatever zone is active; errors alike (an overflow)."""
+    field = serializers.DateTimeField()
+    with timezone.override(active):
+        write = datetime_writer()
+        try:
+            expected = field.to_representation(value)
+        except serializers.ValidationError as error:
+            with pytest.raises(serializers.ValidationError) as raised:
+                write(value)
+            assert raised.value.detail == error.detail
+        else:
+            assert write(value) == expected
