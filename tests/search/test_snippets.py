@@ -1,5 +1,6 @@
 """Snippets: the quick way of `search.snippets.render` gives what nh3 gives, for any text."""
 
+from django.utils.safestring import SafeString
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,9 @@ _ALPHABET = st.sampled_from(
 @example(f"{START}left open")
 @example('it\'s "quoted" & <b>bold</b>\xa0')
 def test_render_is_what_nh3_gives(text):
-    assert str(snippets.render(text)) == str(snippets.sanitized(text))
+    rendered = snippets.render(text)
+    assert isinstance(rendered, SafeString)
+    assert str(rendered) == str(snippets.sanitized(text))
 
 
 def test_the_quick_way_is_taken_for_well_formed_markers():
