@@ -25,18 +25,24 @@ from .base import COUNT_CAP, SORT_NEWEST, SearchPage, SearchRequest
 from .database import FTS_TABLE, RELEVANCE_CANDIDATES, START, STOP, TABLE, day_start, hit
 
 Kind = SearchDocument.Kind
-# bm25 weights per FTS column: kind (never matched by words), title, tags, body, context.
-BM25 = "bm25(search_fts, 0.0, 10.0, 4.0, 1.0, 0.5)"
+# bm25 weights per FTS column: kind (never matched by words), title, tags, body, context, and
+# the filter columns (never matched by words either).
+BM25 = "bm25(search_fts, 0.0, 10.0, 4.0, 1.0, 0.5, 0.0, 0.0, 0.0)"
 SNIPPET_TOKENS = 24
 
-
-FTS_COLUMNS = "kind, title, tags, body, context"
+# The filter columns hold a document's agency, group and author id as one token each (FTS5
+# reads them from the documents table by name). A search with words and such a filter asks
+# FTS5 for both, and FTS5 merges the two doclists newest first: candidates of the agency only,
+# instead of every match of the words, each read to find its agency. The SQL filter on the
+# same column still decides; the token only narrows what is read.
+FILTER_COLUMNS = ("agency_id", "group_id", "author_id")
+FTS_COLUMNS = "kind, title, tags, body, context, " + ", ".join(FILTER_COLUMNS)
 
 
 def fts_schema_sql(tokenizer: str) -> list[str]:
-    """The FTS5 table and its triggers (as migration 0002 creates them)."""
-    new = "new.id, new.kind, new.title, new.tags, new.body, new.context"
-    old = "old.id, old.kind, old.title, old.tags, old.body, old.context"
+    """The FTS5 table and its triggers (as migration 0003 creates them)."""
+    new = ", ".join(f"new.{c}" for c in ("id", *FTS_COLUMNS.split(", ")))
+    old = ", ".join(f"old.{c}" for c in ("id", *FTS_COLUMNS.split(", ")))
     return [
         f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({FTS_COLUMNS}, "
         f"content='{TABLE}', content_rowid='id', tokenize='{tokenizer}')",
@@ -44,7 +50,7 @@ def fts_schema_sql(tokenizer: str) -> list[str]:
         f"INSERT INTO {FTS_TABLE}(rowid, {FTS_COLUMNS}) VALUES ({new}); END",
         f"CREATE TRIGGER search_fts_delete AFTER DELETE ON {TABLE} BEGIN "
         f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {FTS_COLUMNS}) VALUES ('delete', {old}); END",
-        f"CREATE TRIGGER search_fts_update AFTER UPDATE OF title, tags, body, context "
+        f"CREATE TRIGGER search_fts_update AFTER UPDATE OF {FTS_COLUMNS} "
         f"ON {TABLE} BEGIN "
         f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {FTS_COLUMNS}) VALUES ('delete', {old}); "
         f"INSERT INTO {FTS_TABLE}(rowid, {FTS_COLUMNS}) VALUES ({new}); END",
@@ -68,9 +74,15 @@ DIRECTORY = {Kind.PERSON, Kind.GROUP}
 
 
 def match_expression(request: SearchRequest) -> str | None:
-    """The MATCH text: user words in the text columns; people and groups by `kind` too."""
+    """The MATCH text: user words in the text columns; people and groups by `kind` too; with
+    words, the agency, group and author filters as their columns' tokens."""
     kinds = set(request.document_kinds)
     words = None if request.query.match_all else f"{USER_COLUMNS} : ({request.query.fts5()})"
+    if words:
+        for column in FILTER_COLUMNS:
+            value = getattr(request, column)
+            if value is not None:
+                words += f' AND {column} : "{int(value)}"'
     if kinds <= DIRECTORY:
         family = "kind : (" + " OR ".join(f'"{k}"' for k in sorted(kinds)) + ")"
         return f"{family} AND {words}" if words else family
