@@ -140,22 +140,25 @@ def _verdict(name: str, db: dict) -> str:
 NOTES = """\
 Notes on the figures and on what was tried (November and December 2026):
 
-- The machine: the runs above (2026-12-06, a machine of the same kind, new that day) came
-  where a hello-world view answers over HTTP in 2.3-4.0 ms p50 (2.3-2.8 ms on the machine of
-  the morning's figures in this file's history, 1.5-2.4 ms on 2026-12-05, 5-6 ms in
-  November), so compare ratios, not milliseconds, across runs. Django under ASGI hands each
-  request between the event loop and threads several times: in November the same view took
-  0.5 ms through the test client, 3.9 ms through Django's ASGI handler in-process, and a
-  bare ASGI app answered in 0.6 ms on the same uvicorn. Putting the one synchronous-only
-  middleware last (fewer hand-overs) changed nothing measurable over HTTP, so it was not
-  kept.
+- The machine: the runs above (2026-12-06, evening; a machine of the same kind, new that
+  day) came where a hello-world view answers over HTTP in 3.7-5.1 ms p50 (2.3-4.0 ms on the
+  machine of the morning's figures in this file's history, 1.5-2.4 ms on 2026-12-05, 5-6 ms
+  in November), so compare ratios, not milliseconds, across runs. Django under ASGI hands
+  each request between the event loop and threads several times: in November the same view
+  took 0.5 ms through the test client, 3.9 ms through Django's ASGI handler in-process, and
+  a bare ASGI app answered in 0.6 ms on the same uvicorn. On this machine the server's CPU
+  time per request was the request's wall time (hello world 4.0-4.9 ms, the search endpoint
+  10.8-11.2 ms, daphne, one client): the server is CPU-bound, not waiting. Putting the one
+  synchronous-only middleware last (fewer hand-overs) changed nothing measurable over HTTP,
+  so it was not kept.
 - These runs did not rebuild the index (`--skip-reindex`): it was built the same hour on
-  this machine by the same code (`manage.py search_reindex`): PostgreSQL 1,879,153
-  documents in 464.2 s (4,048/s), then CLUSTER 59.9 s; SQLite 1,879,153 documents in
-  277.2 s (6,778/s). Generating the data took 177 s (PostgreSQL) and 135 s (SQLite). The
-  SQLite figures come from a run of SQLite alone right after the run of both: in that one,
-  started as the PostgreSQL half ended (load average 1.1), the 1% word + agency + 90 days
-  had a tail (2.3 ms p50, 11.9 ms p95) and the other bands met the target.
+  this machine by the same code (`manage.py search_reindex`), each while other work ran:
+  PostgreSQL 1,879,153 documents in 808.6 s (2,324/s; the SQLite half of a test run ran
+  beside it), then CLUSTER 68.5 s; SQLite 1,879,153 documents in 589.5 s (3,188/s; beside
+  benchmark and profiling runs). Generating the data took 212 s (PostgreSQL, the database
+  copied for search with `CREATE DATABASE ... TEMPLATE`) and 280 s (SQLite). The SQLite
+  section comes from a run of SQLite alone after migration 0003 (below); the PostgreSQL one
+  from the run of both before it, on the same code for PostgreSQL.
 - Word + agency + 90 days on PostgreSQL (2026-12-06): the 10%+ band took 34 ms at p95 in the
   runs before (target 25 ms, which the table's targets line did not check then). For a
   frequent word with an agency filter the first walk found a few hits, and the rest of the
@@ -181,6 +184,27 @@ Notes on the figures and on what was tried (November and December 2026):
   fills its page early, kept its 2.1-2.4 ms. Tried and not kept: a larger SQLite page cache
   and memory-mapped reads (`cache_size` 16 MB, `mmap_size` 1 GB): no gain, as the file was
   in the operating system's cache.
+- Word + agency + 90 days on SQLite, again (2026-12-06, evening): on this slower machine the
+  1% band missed the target again (2.7 ms p50, 5.4 ms p95; 13.8 ms p95 in the run before).
+  A frequent word has about 1,200 matches in 90 days, and each was read from the documents'
+  table to find the few of one agency. The agency, group and author ids are now also
+  one-token columns of the FTS5 table (migration 0003: the table made again and rebuilt
+  from the documents, 74 s for 1,879,153), so FTS5 merges the word's doclist with the
+  agency's, newest first, and only the agency's matches are read: 1% 1.1 / 1.5 ms, 3%
+  1.0 / 1.4, 10%+ 1.0 / 1.4 (p50 / p95; before 2.7 / 5.4, 2.3 / 4.0, 1.6 / 2.7); a 0.01%
+  word pays for walking the agency's doclist (0.4 / 0.9 -> 1.1 / 1.7 ms). The SQL filter
+  still decides; tests compare the pages and counts with the filter alone.
+- Endpoint, December 6, evening: snippets are written without nh3 when the match marks open
+  and close in turn (a third of the endpoint's Python time; a property test compares both
+  ways character for character; anything else still goes through nh3), and date-times with
+  the time zone read once per answer (compared with DRF's field over generated values).
+  In-process on the SQLite file the endpoint went from 5.1-5.2 to 4.2-4.5 ms p50 (hello world
+  0.44-0.52 ms). Over HTTP, four runs on this machine after these changes gave p95 ratios of
+  1.85-2.87 across the bands (the run above 2.02-2.75; the 10%+ band met in two of them),
+  against 2.13-3.13 on the morning's machine before them: closer, not met. No run on this
+  machine measured the endpoint before the change. What is left of the gap on SQLite is
+  mostly the first page's counts (0.8-1.2 ms in-process: up to 1,000 matches, each with the
+  permission check) against a raw statement of 0.3 ms.
 - Endpoint, December 6: URLs are reversed once per name (`intranet/paths.py`), query
   serializers copy their fields shallowly instead of DRF's deep copies (the search query's
   validation 0.42 -> 0.14 ms), and the viewer's agency is one plain statement. In-process on
