@@ -24,9 +24,11 @@ request follows it (a run's five windows: 1.40-1.45 x the loop's p95 in each). S
 drift is divided by the loop's own drift over the same two minutes when the loop slowed (a
 machine that sped up is not credited to the server). When the run still drifts and the loop
 slowed by more than 10%, the machine changed too much under the run to tell; the soak runs
-once more on a fresh server and database, and that run decides. Every other check holds in
-every run. The summary printed (CI's log keeps it) has each window's p95, CPU per request and
-loop time.
+again on a fresh server and database, up to three runs in all, and the last decides. Every
+other check holds in every run. (On a slower machine, 2026-12-06, a first run ended with the
+loop 1.20 x slower and the server's CPU per request 1.39 x, drift 1.25 over the machine's;
+the run after it: drift 1.01, CPU per request flat.) The summary printed (CI's log keeps
+it) has each window's p95, CPU per request and loop time.
 
 Runs only when asked (AGORA_SOAK=1, AGORA_SOAK_SECONDS=...) and in CI's PostgreSQL run
 (.ci/run gives it an invocation of its own, so other tests do not load the machine).
@@ -59,9 +61,9 @@ RATE = float(os.environ.get("AGORA_SOAK_RATE") or 8)
 WARM_UP = 10.0  # seconds of the same load before measuring
 MAX_P95_DRIFT = 1.25  # last minute's p95 over the first's, over the machine's own drift
 # A run that drifted while the machine's own busy loop (Calibration) slowed by more than this
-# between the same two minutes timed a machine that changed under it: it runs once more.
+# between the same two minutes timed a machine that changed under it: it runs again.
 MAX_MACHINE_DRIFT = 1.10
-ATTEMPTS = 2
+ATTEMPTS = 3
 MAX_RSS_GROWTH = 0.15
 BIRDS = ["kingfisher", "heron", "curlew", "lapwing", "osprey", "bittern", "plover", "wren"]
 # Posts already there when the soak starts (30 per bird: every search page is full), as many
