@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from intranet.api import QuerySerializer, absolute_url, datetime_writer, parse_query
 
 from . import selectors, snippets
+from .backends.base import COUNT_CAP
 from .forms import (
     KIND_CHOICES,
     MAX_PAGE_SIZE,
@@ -115,9 +116,9 @@ class SearchResponseSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
     counts = serializers.DictField(
         child=serializers.IntegerField(),
-        help_text="Results you may see, by kind (post, person, group), each at most 1000.",
+        help_text=f"Results you may see, by kind (post, person, group), each at most {COUNT_CAP}.",
     )
-    counts_capped = serializers.BooleanField(help_text="True when a count stopped at 1000.")
+    counts_capped = serializers.BooleanField(help_text=f"True when a count stopped at {COUNT_CAP}.")
     next = serializers.CharField(allow_null=True, help_text="The next page, or null.")
     notice = serializers.CharField(allow_blank=True)
     backend = serializers.CharField()

@@ -14,7 +14,7 @@ Kind = SearchDocument.Kind
 
 SORT_NEWEST = "newest"
 SORT_RELEVANCE = "relevance"
-# Counts stop here ("1,000+"): an exact count of a frequent word costs more than the search.
+# Counts stop here ("100+"): an exact count of a frequent word costs more than the search.
 COUNT_CAP = 100
 # Relevance pages are bounded (offset pagination over at most this many ranked hits).
 RELEVANCE_MAX_OFFSET = 200

@@ -129,17 +129,39 @@ def _source(match: str | None) -> str:
     return f"{FTS_TABLE} JOIN {TABLE} ON {TABLE}.id = {FTS_TABLE}.rowid"
 
 
-def _counts(where: str, params: list, match: str | None) -> dict[str, int]:
-    """Permitted matches by kind, newest first, counting stops at COUNT_CAP."""
+def _counts(
+    where: str, params: list, match: str | None, *, below: int | None = None, cap: int = 0
+) -> dict[str, int]:
+    """Permitted matches by kind, newest first (below document id `below`, if given),
+    counting stops at `cap` (COUNT_CAP unless given)."""
     order = f"{FTS_TABLE}.rowid" if match else f"{TABLE}.id"
     condition = f"{FTS_TABLE} MATCH %s AND {where}" if match else where
+    if below is not None:
+        condition, params = f"{condition} AND {order} < %s", [*params, below]
     sql = (
         f"SELECT kind, count(*) FROM (SELECT {TABLE}.kind AS kind FROM {_source(match)} "
-        f"WHERE {condition} ORDER BY {order} DESC LIMIT {COUNT_CAP}) GROUP BY kind"
+        f"WHERE {condition} ORDER BY {order} DESC LIMIT {cap or COUNT_CAP}) GROUP BY kind"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [match, *params] if match else params)
         return dict(cursor.fetchall())
+
+
+def _first_page_counts(
+    rows: list, where: str, params: list, match: str | None, *, complete: bool
+) -> dict[str, int]:
+    """The counts of a newest-first first page: the kinds of its rows (each already found
+    permitted, newest first), then, unless they are all the matches (`complete`), those
+    older than its last row, up to COUNT_CAP in all. The same as `_counts` from the top,
+    without asking the permission of the page's rows a second time."""
+    counts: dict[str, int] = {}
+    for row in rows[:COUNT_CAP]:
+        counts[row[1]] = counts.get(row[1], 0) + 1
+    if not complete and rows and len(rows) < COUNT_CAP:
+        older = _counts(where, params, match, below=rows[-1][0], cap=COUNT_CAP - len(rows))
+        for kind, n in older.items():
+            counts[kind] = counts.get(kind, 0) + n
+    return counts
 
 
 # How long a first id is remembered, and how many (one per database and day asked for).
@@ -229,7 +251,7 @@ def search_sqlite(request: SearchRequest, where: str, params: list) -> SearchPag
         cursor.execute(sql, all_params)
         rows = cursor.fetchall()
     has_more = len(rows) > limit
-    rows = rows[:limit]
+    rows_fetched, rows = rows, rows[:limit]
     if relevance:
         snippets = _snippets([row[0] for row in rows], match, not request.query.match_all)
     else:
@@ -239,5 +261,11 @@ def search_sqlite(request: SearchRequest, where: str, params: list) -> SearchPag
         title, body = snippets.get(row[0], ("", ""))
         score = -row[3] if row[3] is not None else None
         hits.append(hit(row[1], row[2], row[0], snippet=body, title=title, score=score))
-    counts = _counts(where, params, match) if request.with_counts else {}
+    counts: dict[str, int] = {}
+    if request.with_counts and not relevance and request.after is None:
+        # Every row fetched (the page, and the one that tells there is more); with no more,
+        # they are all the matches and no count query runs.
+        counts = _first_page_counts(rows_fetched, where, params, match, complete=not has_more)
+    elif request.with_counts:
+        counts = _counts(where, params, match)
     return SearchPage(hits=hits, has_more=has_more, counts=counts)
