@@ -11,7 +11,7 @@ model instances as the ORM does (same column converters, same select_related pop
 same annotations).
 
 On PostgreSQL the statement runs on a cursor that binds on the server, so that psycopg can
-prepare it (see `_cursor`).
+prepare it (see `statement_cursor`).
 
 A marker is a large negative integer that no row id, and no other parameter of these
 queries, can be (or, for a text value, a string with NUL characters, which no text column
@@ -86,7 +86,7 @@ class Statement:
         for position, name in self.slots:
             params[position] = values[name]
         connection = connections[self.db]
-        with _cursor(connection) as cursor:
+        with statement_cursor(connection) as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         # Instances without Model.__init__ (`_loader`) while nothing watches them being made.
@@ -182,7 +182,7 @@ class _FastPopulator(RelatedPopulator):
             self.remote_setter(obj, from_obj)
 
 
-def _cursor(connection):
+def statement_cursor(connection):
     """A cursor for a compiled statement. On PostgreSQL it binds parameters on the server, so
     psycopg prepares a statement it has run a few times (`prepare_threshold` in the settings)
     and PostgreSQL stops planning it anew each time; Django's own cursors bind on the client

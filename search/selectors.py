@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 import permissions
+from feeds.compiled import statement_cursor
 from feeds.models import Comment, Post
 from groups.models import Group
 from intranet.paths import url_maker
@@ -238,7 +239,9 @@ class _Compiled:
         params = list(self.params)
         ids = [int(i) for i in ids]
         params[self.slot] = ids if connection.vendor == "postgresql" else json.dumps(ids)
-        with connection.cursor() as cursor:
+        # On PostgreSQL a server-binding cursor, so that the statement is prepared and not
+        # planned anew for each page (planning took 0.8 ms, running 0.2 ms).
+        with statement_cursor(connection) as cursor:
             cursor.execute(self.sql, params)
             fetched = cursor.fetchall()
         out = []
