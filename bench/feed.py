@@ -86,8 +86,70 @@ SELECT id FROM (
 ) AS page ORDER BY id DESC LIMIT %(k)s
 """  # noqa: S608  (constants)
 
+# The same page in two passes (what `feeds.selectors._bounded_per_source` does): three posts of
+# each source first; the 21st newest of them bounds the page from below, and only the sources
+# whose three posts are all above it are read again, down to the bound.
+RAW_IDS_TWO_PASS = f"""
+WITH me AS (SELECT agency_id FROM profiles_profile WHERE user_id = %(me)s),
+few_author(source, id) AS MATERIALIZED (
+    SELECT s.author_id, p.id FROM (
+        SELECT %(me)s::bigint UNION ALL
+        SELECT followee_id FROM profiles_follow WHERE follower_id = %(me)s
+    ) AS s(author_id)
+    CROSS JOIN LATERAL (
+        SELECT p.id FROM feeds_post p
+        WHERE p.author_id = s.author_id AND p.id < %(before)s AND {_VISIBLE}
+        ORDER BY p.id DESC LIMIT 3
+    ) AS p),
+few_group(source, id) AS MATERIALIZED (
+    SELECT s.group_id, p.id
+    FROM (SELECT group_id FROM groups_membership WHERE user_id = %(me)s) AS s
+    CROSS JOIN LATERAL (
+        SELECT p.id FROM feeds_post p
+        WHERE p.group_id = s.group_id AND p.id < %(before)s AND p.deleted IS NULL
+        ORDER BY p.id DESC LIMIT 3
+    ) AS p),
+few_news(id) AS MATERIALIZED (
+    SELECT p.id FROM feeds_post p
+    WHERE p.is_announcement AND p.id < %(before)s AND {_VISIBLE}
+    ORDER BY p.id DESC LIMIT 3),
+few(id) AS (SELECT id FROM few_author UNION SELECT id FROM few_group UNION SELECT id FROM few_news),
+bound(id) AS (SELECT COALESCE((SELECT id FROM few ORDER BY id DESC OFFSET %(k)s - 1 LIMIT 1), 0))
+SELECT id FROM (
+    SELECT id FROM few
+    UNION
+    SELECT p.id FROM (
+        SELECT source FROM few_author GROUP BY source
+        HAVING count(*) = 3 AND min(id) >= (SELECT id FROM bound)
+    ) AS s(author_id)
+    CROSS JOIN LATERAL (
+        SELECT p.id FROM feeds_post p
+        WHERE p.author_id = s.author_id AND p.id < %(before)s
+          AND p.id >= (SELECT id FROM bound) AND {_VISIBLE}
+        ORDER BY p.id DESC LIMIT %(k)s
+    ) AS p
+    UNION
+    SELECT p.id FROM (
+        SELECT source FROM few_group GROUP BY source
+        HAVING count(*) = 3 AND min(id) >= (SELECT id FROM bound)
+    ) AS s(group_id)
+    CROSS JOIN LATERAL (
+        SELECT p.id FROM feeds_post p
+        WHERE p.group_id = s.group_id AND p.id < %(before)s
+          AND p.id >= (SELECT id FROM bound) AND p.deleted IS NULL
+        ORDER BY p.id DESC LIMIT %(k)s
+    ) AS p
+    UNION
+    (SELECT p.id FROM feeds_post p
+     WHERE p.is_announcement AND p.id < %(before)s AND p.id >= (SELECT id FROM bound)
+       AND {_VISIBLE}
+       AND (SELECT count(*) = 3 AND min(id) >= (SELECT id FROM bound) FROM few_news)
+     ORDER BY p.id DESC LIMIT %(k)s)
+) AS page ORDER BY id DESC LIMIT %(k)s
+"""  # noqa: S608  (constants)
+
 RAW_PAGE = f"""
-WITH page AS ({RAW_IDS})
+WITH page AS ({RAW_IDS_TWO_PASS})
 SELECT p.id, p.author_id, p.body, p.body_html, p.audience, p.group_id, p.agency_id,
        p.is_announcement, p.created, p.edited,
        u.username, u.first_name, u.last_name, pr.display_name, pr.job_title, pr.avatar,
@@ -359,7 +421,7 @@ def measure_database(args, raw: Raw, viewers: list[tuple], rng: random.Random) -
             deep[uid] = ids[(DEEP_PAGE - 1) * PAGE - 1]
     series: dict[str, list[float]] = {
         f"{name}_{page}": []
-        for name in ("raw_ids", "raw_page", "selector", "plain", "raw_plain")
+        for name in ("raw_ids", "raw_ids_two", "raw_page", "selector", "plain", "raw_plain")
         for page in ("p1", "p50")
     }
     mismatches = 0
@@ -371,7 +433,7 @@ def measure_database(args, raw: Raw, viewers: list[tuple], rng: random.Random) -
             for page, before in (("p1", None), ("p50", deep.get(uid))):
                 if page == "p50" and before is None:
                     continue
-                variants = ["raw_ids", "raw_page", "selector"]
+                variants = ["raw_ids", "raw_ids_two", "raw_page", "selector"]
                 if round_no == 0:
                     variants += ["plain", "raw_plain"]  # slow; once is enough
                 rng.shuffle(variants)
@@ -379,6 +441,9 @@ def measure_database(args, raw: Raw, viewers: list[tuple], rng: random.Random) -
                 for name in variants:
                     if name == "raw_ids":
                         ms, out = timed(raw.ids, uid, before)
+                        got[name] = out[:PAGE]
+                    elif name == "raw_ids_two":
+                        ms, out = timed(raw.ids, uid, before, sql=RAW_IDS_TWO_PASS)
                         got[name] = out[:PAGE]
                     elif name == "raw_page":
                         ms, out = timed(raw.page, uid, before)
@@ -628,22 +693,25 @@ def render(results: dict) -> str:
         f"{PAGE}, the variants of each read shuffled and interleaved viewer by viewer. "
         '"Selector" is `feeds.selectors.posts_for_home` with everything a card reads '
         f"({results['queries']['20']['queries']} queries, model instances); "
-        '"raw ids" is the best LATERAL statement for the '
-        'page\'s ids (one round trip); "raw page" is one statement returning everything the '
-        'page shows; "plain" is the single-filter query this issue replaced (ORM, and its '
-        f"raw SQL), read once per viewer. Pages that differed between variants: "
+        '"raw ids" are the page\'s ids in one statement: the newest 21 of each source '
+        '(LATERAL), or in "two passes" (3 of each source first, then the sources that may '
+        "hold more, down to the bound the first pass gives; the selector's form since "
+        'December 6); "raw page" is one statement returning everything the page shows (on '
+        'the two-pass ids); "plain" is the single-filter query this issue replaced (ORM, '
+        f"and its raw SQL), read once per viewer. Pages that differed between variants: "
         f"{db['mismatches']}.",
         "",
-        "| page | raw ids | raw page | **selector** | selector / raw page, p95 | "
-        "selector / raw ids, p95 | plain (ORM) | plain (raw SQL) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| page | raw ids | raw ids, two passes | raw page | **selector** | "
+        "selector / raw page, p95 | selector / raw ids (two passes), p95 | plain (ORM) | "
+        "plain (raw SQL) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for page, label in (("p1", "1"), ("p50", str(DEEP_PAGE))):
         lines.append(
-            f"| {label} | {cell(db[f'raw_ids_{page}'])} | {cell(db[f'raw_page_{page}'])} | "
-            f"**{cell(db[f'selector_{page}'])}** | "
+            f"| {label} | {cell(db[f'raw_ids_{page}'])} | {cell(db[f'raw_ids_two_{page}'])} | "
+            f"{cell(db[f'raw_page_{page}'])} | **{cell(db[f'selector_{page}'])}** | "
             f"**{ratio(db[f'selector_{page}'], db[f'raw_page_{page}'])}** | "
-            f"{ratio(db[f'selector_{page}'], db[f'raw_ids_{page}'])} | "
+            f"{ratio(db[f'selector_{page}'], db[f'raw_ids_two_{page}'])} | "
             f"{cell(db[f'plain_{page}'])} | {cell(db[f'raw_plain_{page}'])} |"
         )
     q = results["queries"]
@@ -651,7 +719,8 @@ def render(results: dict) -> str:
         "",
         "Deep page against page 1 (selector, p95): "
         f"**{ratio(db['selector_p50'], db['selector_p1'])}** "
-        f"(raw ids: {ratio(db['raw_ids_p50'], db['raw_ids_p1'])}). Queries per page: "
+        f"(raw ids: {ratio(db['raw_ids_p50'], db['raw_ids_p1'])}, two passes: "
+        f"{ratio(db['raw_ids_two_p50'], db['raw_ids_two_p1'])}). Queries per page: "
         + ", ".join(f"{v['queries']} for {v['posts']} posts" for v in q.values())
         + ".",
         "",

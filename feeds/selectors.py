@@ -404,8 +404,10 @@ def _home_newest_per_source(visible, viewer, *, before_id, since_id, k) -> RawSQ
     ((author, -id), (group, -id), announcements). A single `author IN (...) OR group IN (...)`
     filter leaves PostgreSQL to guess between walking the whole id index backwards and
     gathering every post of every source: either guess is wrong for someone (docs/BENCHMARKS.md,
-    "Home feed"). Instead each source gives its own newest `k` visible posts past the cursor
-    (LATERAL: one short index scan per source), and the page is the newest `k` of those.
+    "Home feed"). Instead each source gives its own newest visible posts past the cursor
+    (LATERAL: one short index scan per source), and the page is the newest `k` of those: in
+    two passes for a page backwards (`_bounded_per_source`), in one (`k` of each) for the
+    posts newer than a cursor.
     Every branch is `visible` (permissions.visible_posts, compiled by the ORM), so every id is
     one the viewer may see. The ids are an array (`= ANY(ARRAY(...))`), which PostgreSQL
     computes once before it joins the page's authors and groups: as an `IN (...)` semi-join
@@ -416,37 +418,98 @@ def _home_newest_per_source(visible, viewer, *, before_id, since_id, k) -> RawSQ
         base = base.filter(pk__lt=before_id)
     if since_id is not None:
         base = base.filter(pk__gt=since_id)
-    order = "pk" if since_id is not None else "-pk"
-
-    def newest(qs: QuerySet) -> tuple[str, tuple]:
-        return _sql(qs.order_by(order).values("pk")[:k])
-
     try:
-        # The LATERAL branches read the source row `src` of the enclosing query.
-        source_author = RawSQL("src.author_id", ())  # noqa: S611
-        source_group = RawSQL("src.group_id", ())  # noqa: S611
-        by_author = newest(base.filter(author_id=source_author))
-        by_group = newest(base.filter(group_id=source_group))
-        announcements = newest(base.filter(is_announcement=True))
         follows = _sql(Follow.objects.filter(follower_id=viewer.pk).values("followee_id"))
         groups = _sql(permissions.member_group_ids(viewer))
+        if since_id is not None:  # newer posts, oldest first (live updates)
+            sql, params = _per_source_union(base, viewer, follows, groups, k)
+        else:
+            sql, params = _bounded_per_source(base, viewer, follows, groups, k)
     except EmptyResultSet:  # nobody (or nothing) to read: the plain filter says so
         return None
     direction = "ASC" if since_id is not None else "DESC"
     # Constants and ORM-compiled clauses only; every value is a parameter.
     sql = (
         f"{connection.ops.quote_name(Post._meta.db_table)}.id = ANY(ARRAY("  # noqa: S608
-        "SELECT page.id FROM ("
-        f"SELECT p.id FROM (SELECT %s UNION ALL {follows[0]}) AS src(author_id) "
+        f"SELECT page.id FROM ({sql}) AS page ORDER BY page.id {direction} LIMIT %s))"
+    )
+    return RawSQL(sql, (*params, k), output_field=BooleanField())  # noqa: S611
+
+
+def _branches(base, n: int, order: str) -> tuple[tuple[str, tuple], ...]:
+    """The newest (or, by `order`, oldest) `n` posts of `base` of one source: a followee (or
+    the viewer), a group, the announcements. The first two read the source row `src` of the
+    enclosing query (a LATERAL branch)."""
+
+    def newest(qs: QuerySet) -> tuple[str, tuple]:
+        return _sql(qs.order_by(order).values("pk")[:n])
+
+    source_author = RawSQL("src.author_id", ())  # noqa: S611
+    source_group = RawSQL("src.group_id", ())  # noqa: S611
+    return (
+        newest(base.filter(author_id=source_author)),
+        newest(base.filter(group_id=source_group)),
+        newest(base.filter(is_announcement=True)),
+    )
+
+
+def _per_source_union(base, viewer, follows, groups, k: int) -> tuple[str, tuple]:
+    """The oldest `k` posts of `base` of each source, as a UNION (no duplicates)."""
+    by_author, by_group, announcements = _branches(base, k, "pk")
+    sql = (
+        f"SELECT p.id FROM (SELECT %s UNION ALL {follows[0]}) AS src(author_id) "  # noqa: S608
         f"CROSS JOIN LATERAL ({by_author[0]}) AS p(id) "
         f"UNION SELECT p.id FROM ({groups[0]}) AS src(group_id) "
         f"CROSS JOIN LATERAL ({by_group[0]}) AS p(id) "
         f"UNION SELECT p.id FROM ({announcements[0]}) AS p(id)"
-        f") AS page ORDER BY page.id {direction} LIMIT %s))"
     )
     params = (viewer.pk, *follows[1], *by_author[1])
-    params += (*groups[1], *by_group[1], *announcements[1], k)
-    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+    params += (*groups[1], *by_group[1], *announcements[1])
+    return sql, params
+
+
+# The home statement reads this many posts of each source first (`_bounded_per_source`).
+FIRST_PER_SOURCE = 3
+
+
+def _bounded_per_source(base, viewer, follows, groups, k: int) -> tuple[str, tuple]:
+    """Ids that hold the newest `k` posts of `base` over every source, read in two passes.
+
+    Reading `k` posts of each of a few hundred sources reads mostly posts that are not on
+    the page. So the first pass reads FIRST_PER_SOURCE (m) of each. They are posts of the
+    feed, so the k-th newest of them, T, is a lower bound for the page. A source whose first
+    pass gave fewer than m posts has given all it has; one whose m-th post is older than T
+    has nothing more on the page. Only the others (at most k/m sources) are read again, down
+    to T. The page's posts are among what both passes read.
+    """
+    m = FIRST_PER_SOURCE
+    few_author, few_group, few_news = _branches(base, m, "-pk")
+    bounded = base.filter(pk__gte=RawSQL("(SELECT bound.id FROM bound)", ()))  # noqa: S611
+    more_author, more_group, more_news = _branches(bounded, k, "-pk")
+    # Sources whose first m posts are all on or above the bound: they may hold more.
+    hot = f"GROUP BY source HAVING count(*) = {m} AND min(id) >= (SELECT id FROM bound)"  # noqa: S608
+    sql = (
+        "WITH few_author(source, id) AS MATERIALIZED (SELECT src.author_id, p.id "  # noqa: S608
+        f"FROM (SELECT %s UNION ALL {follows[0]}) AS src(author_id) "
+        f"CROSS JOIN LATERAL ({few_author[0]}) AS p(id)), "
+        "few_group(source, id) AS MATERIALIZED (SELECT src.group_id, p.id "
+        f"FROM ({groups[0]}) AS src(group_id) CROSS JOIN LATERAL ({few_group[0]}) AS p(id)), "
+        f"few_news(id) AS MATERIALIZED ({few_news[0]}), "
+        "few(id) AS (SELECT id FROM few_author UNION SELECT id FROM few_group "
+        "UNION SELECT id FROM few_news), "
+        "bound(id) AS (SELECT COALESCE("
+        f"(SELECT id FROM few ORDER BY id DESC OFFSET {int(k) - 1} LIMIT 1), 0)) "
+        "SELECT id FROM few "
+        f"UNION SELECT p.id FROM (SELECT source FROM few_author {hot}) AS src(author_id) "
+        f"CROSS JOIN LATERAL ({more_author[0]}) AS p(id) "
+        f"UNION SELECT p.id FROM (SELECT source FROM few_group {hot}) AS src(group_id) "
+        f"CROSS JOIN LATERAL ({more_group[0]}) AS p(id) "
+        f"UNION SELECT p.id FROM ({more_news[0]}) AS p(id) WHERE (SELECT count(*) = {m} "
+        "AND min(id) >= (SELECT bound.id FROM bound) FROM few_news)"
+    )
+    params = (viewer.pk, *follows[1], *few_author[1], *groups[1], *few_group[1], *few_news[1])
+    params += (*more_author[1], *more_group[1], *more_news[1])
+    return sql, params
 
 
 def posts_for_group(*, viewer, group: Group, before=None, since=None, limit=None) -> FeedPage:

@@ -128,6 +128,39 @@ def test_home_feed_is_its_definition_page_by_page(user, seed):
         assert walk_back(person, 20) == reference(person)
 
 
+def test_the_page_statement_reads_the_definitions_first_posts_extra_one_included(user):
+    """The statement's rows, the one beyond the page included (it says whether there is
+    more), are the definition's first ones, for page sizes around the number of posts read
+    of each source first, and from cursors along the feed; one person posts most (half of it
+    in a group: read through two sources), so some sources hold more of a page than their
+    first reading."""
+    rng = random.Random(11)
+    people = world(user, rng, n_posts=90)
+    busy = people[0]
+    Follow.objects.get_or_create(follower=user, followee=busy)
+    shared = GroupFactory(kind=Group.Kind.PRIVATE)
+    for member in (user, busy):
+        MembershipFactory(group=shared, user=member)
+    for i in range(25):  # half of them read twice: by their author and by their group
+        group = {"audience": Post.Audience.GROUP, "group": shared} if i % 2 else {}
+        PostFactory(author=busy, **group)
+    for viewer in (user, *people[1:4]):
+        expected = reference(viewer)
+        agency_id = permissions.agency_id_of(viewer)
+        assert len(expected) > 12, "every viewer has a few pages"
+        for before_at in (None, 3, 11, 30):
+            if before_at is not None and before_at >= len(expected):
+                continue
+            before = expected[before_at] if before_at is not None else None
+            rest = expected[before_at + 1 :] if before_at is not None else expected
+            for size in (1, 2, 3, 4, 5, 8, 13, 20):
+                query = selectors._home_page_query(
+                    viewer, agency_id=agency_id, before_id=before, since_id=None, size=size
+                )
+                got = [post.pk for post in query]
+                assert got == rest[: size + 1], (viewer, before_at, size)
+
+
 def test_home_feed_of_someone_without_sources_or_access(user):
     """No follows, no groups: own posts and announcements; deactivated: nothing at all."""
     own = PostFactory(author=user)
