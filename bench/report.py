@@ -140,25 +140,49 @@ def _verdict(name: str, db: dict) -> str:
 NOTES = """\
 Notes on the figures and on what was tried (November and December 2026):
 
-- The machine: the runs above (2026-12-06, evening; a machine of the same kind, new that
-  day) came where a hello-world view answers over HTTP in 3.7-5.1 ms p50 (2.3-4.0 ms on the
-  machine of the morning's figures in this file's history, 1.5-2.4 ms on 2026-12-05, 5-6 ms
-  in November), so compare ratios, not milliseconds, across runs. Django under ASGI hands
-  each request between the event loop and threads several times: in November the same view
-  took 0.5 ms through the test client, 3.9 ms through Django's ASGI handler in-process, and
-  a bare ASGI app answered in 0.6 ms on the same uvicorn. On this machine the server's CPU
-  time per request was the request's wall time (hello world 4.0-4.9 ms, the search endpoint
-  10.8-11.2 ms, daphne, one client): the server is CPU-bound, not waiting. Putting the one
-  synchronous-only middleware last (fewer hand-overs) changed nothing measurable over HTTP,
-  so it was not kept.
-- These runs did not rebuild the index (`--skip-reindex`): it was built the same hour on
-  this machine by the same code (`manage.py search_reindex`), each while other work ran:
-  PostgreSQL 1,879,153 documents in 808.6 s (2,324/s; the SQLite half of a test run ran
-  beside it), then CLUSTER 68.5 s; SQLite 1,879,153 documents in 589.5 s (3,188/s; beside
-  benchmark and profiling runs). Generating the data took 212 s (PostgreSQL, the database
-  copied for search with `CREATE DATABASE ... TEMPLATE`) and 280 s (SQLite). The SQLite
-  section comes from a run of SQLite alone after migration 0003 (below); the PostgreSQL one
-  from the run of both before it, on the same code for PostgreSQL.
+- The machine: the runs above (2026-12-06, night; a machine of the same kind, new that day) came
+  where a hello-world view answers over HTTP in 3.9-5.7 ms p50 (3.7-5.1 ms on the evening's
+  machine, 2.3-4.0 ms on the morning's, 1.5-2.4 ms on 2026-12-05, 5-6 ms in November), so
+  compare ratios, not milliseconds, across runs. The run before the one above, the same hour on
+  the same code, came during stalls of the machine: the raw statements had tails too (SQLite
+  relevance, raw SQL, 0.1% band: 145 ms at p95 against 7.4 ms above), and it missed newest first
+  on SQLite in the 0.01% band (p50 0.8 ms, p95 5.6, max 33.9) and relevance in two bands; the
+  run above met both everywhere. Django under ASGI hands each request between the event loop and
+  threads several times: in November the same view took 0.5 ms through the test client, 3.9 ms
+  through Django's ASGI handler in-process, and a bare ASGI app answered in 0.6 ms on the same
+  uvicorn. On the evening's machine the server's CPU time per request was the request's wall
+  time (hello world 4.0-4.9 ms, the search endpoint 10.8-11.2 ms, daphne, one client): the
+  server is CPU-bound, not waiting. Putting the one synchronous-only middleware last (fewer
+  hand-overs) changed nothing measurable over HTTP, so it was not kept.
+- These runs did not rebuild the index (`--skip-reindex`): it was built the same hour on this
+  machine by the same code (`manage.py search_reindex`), the two at the same time: PostgreSQL
+  1,879,153 documents in 586.8 s (3,202/s), then CLUSTER 54.7 s; SQLite 1,879,153 documents in
+  504.3 s (3,727/s). Generating the data took 198 s on each database, the two side by side
+  (PostgreSQL's copied for search with `CREATE DATABASE ... TEMPLATE`).
+- Endpoint, December 6, night. On PostgreSQL the re-check's two statements (the page's posts and
+  comments by id, `search/selectors.py`) were planned on every page: EXPLAIN ANALYZE gave 0.83
+  ms of planning for 0.24 ms of running (posts) and 0.28 for 0.08 ms (comments). They now run on
+  the server-binding cursor of the feed's compiled statements, so psycopg prepares them and
+  PostgreSQL keeps one generic plan (a test checks that each is prepared once for every viewer):
+  as seen from Python 1.3-2.0 -> 0.5-0.7 ms and 0.65-0.86 -> 0.4-0.5 ms. In-process (test
+  client, 10 viewers x 5 words x 2 rounds per band), the previous commit and this one
+  alternated: p50 0.1% 14.6 -> 10.0 ms, 1% 18.4 -> 15.1, 3% 11.6 -> 10.3, 10%+ 8.4 -> 7.2 (first
+  pair; the second pair's previous-commit run came in a stall). Over HTTP the PostgreSQL
+  endpoint is still 2.39-3.62x (raw + hello) at p95 in the 1%, 3% and 10%+ bands (2.41-3.51x in
+  the run before). On SQLite a newest-first first page now counts its own rows and asks only for
+  the matches older than its last (none when the page holds them all; a test compares the counts
+  with the kinds of the first COUNT_CAP hits of every page, for three caps, six page sizes,
+  three viewers and a filter): it saves the permission check of the page's 21 rows, a fifth of
+  the count query (0.5-1.1 ms in-process), which an in-process A/B could not tell from noise
+  (p50 3.3-4.6 ms either way). Over HTTP the SQLite endpoint gave 1.94-2.49x at p95 in the run
+  above and 2.0-2.38x in the one before (the 10%+ band met in both); the previous commit, run
+  between them, 2.12-2.54x. Counts stop at COUNT_CAP = 100 (the API's schema said 1000; it now
+  says 100). Tried and not kept: freezing the objects of the server's start-up out of the
+  garbage collector (`gc.freeze()`, and a higher first-generation threshold): about 0.4 ms of
+  collection per request in all, and no difference over HTTP that two alternated runs of each
+  could tell from the run-to-run noise; preparing the gather's statements too (their planning is
+  0.4-0.6 ms each, but the SET LOCAL of their plan then needs its own round trips, 0.2 ms each
+  here).
 - Word + agency + 90 days on PostgreSQL (2026-12-06): the 10%+ band took 34 ms at p95 in the
   runs before (target 25 ms, which the table's targets line did not check then). For a
   frequent word with an agency filter the first walk found a few hits, and the rest of the
@@ -203,7 +227,7 @@ Notes on the figures and on what was tried (November and December 2026):
   1.85-2.87 across the bands (the run above 2.02-2.75; the 10%+ band met in two of them),
   against 2.13-3.13 on the morning's machine before them: closer, not met. No run on this
   machine measured the endpoint before the change. What is left of the gap on SQLite is
-  mostly the first page's counts (0.8-1.2 ms in-process: up to 1,000 matches, each with the
+  mostly the first page's counts (0.8-1.2 ms in-process: up to 100 matches, each with the
   permission check) against a raw statement of 0.3 ms.
 - Endpoint, December 6: URLs are reversed once per name (`intranet/paths.py`), query
   serializers copy their fields shallowly instead of DRF's deep copies (the search query's
