@@ -77,7 +77,9 @@ def test_the_endpoint_runs_a_fixed_number_of_queries(world, commit, token_client
     response = token_client.get(SEARCH, {"q": "puffin", "kind": "post"})
     assert len(response.json()["results"]) == 20
     many = _queries(token_client, {"q": "puffin", "kind": "post"})
-    assert len(few) == len(many) == EXPECTED_QUERIES, many
+    assert len(many) == EXPECTED_QUERIES, many
+    # With every match on its page, SQLite runs no count query: it counts the page's rows.
+    assert len(few) == EXPECTED_QUERIES - (connection.vendor == "sqlite"), few
 
 
 def test_the_viewers_agency_is_read_once_per_search(world, commit, token_client):
