@@ -43,7 +43,7 @@ def test_requests_share_pooled_connections(cluster_database):
     assert after - before <= 4, f"{after - before} new sessions for 30 requests"
 
 
-def pooled_connection(cluster_database):
+def pooled_connection(cluster_database, **options):
     # An alias of its own: pools are per alias, and "default" is the suite's own database.
     handler = ConnectionHandler(
         {
@@ -55,7 +55,10 @@ def pooled_connection(cluster_database):
                 "HOST": "127.0.0.1",
                 "PORT": cluster_database.cluster.port,
                 "CONN_HEALTH_CHECKS": True,
-                "OPTIONS": {"pool": {"min_size": 2, "max_size": 4, "timeout": POOL_TIMEOUT}},
+                "OPTIONS": {
+                    "pool": {"min_size": 2, "max_size": 4, "timeout": POOL_TIMEOUT},
+                    **options,
+                },
             },
         }
     )
@@ -100,3 +103,26 @@ def check_outage_and_recovery(connection, pg_cluster) -> None:
         if not pg_cluster.running:
             pg_cluster.start()
         connection.close_pool()
+
+
+def test_a_connection_whose_session_the_server_ended_is_not_lent(
+    cluster_database, django_db_blocker
+):
+    """The pool's connections sit idle between requests; when the server ends their sessions
+    (an administrator's pg_terminate_backend, an idle timeout, a restart) the next request
+    still gets a working connection: the pool checks a connection the server has written to
+    before lending it (CONN_HEALTH_CHECKS, `check_if_disturbed`)."""
+    name = "agora-pool-check"
+    connection = pooled_connection(cluster_database, application_name=name)
+    with django_db_blocker.unblock():
+        try:
+            assert one_value(connection) == 1
+            ended = cluster_database.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (name,),
+            )
+            assert ended and all(row[0] for row in ended), ended
+            assert [one_value(connection) for _ in range(3)] == [1, 1, 1]
+        finally:
+            connection.close_pool()
