@@ -116,3 +116,24 @@ def test_absolute_url_matches_build_absolute_uri(host, secure, path):
 
 def test_absolute_url_without_request():
     assert absolute_url(None, "/posts/1/") == "/posts/1/"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    path=st.text(
+        st.one_of(
+            st.sampled_from("/#%[]=:;$&()+,!?*@'~_.-<>\"{}|\\^` "),
+            st.characters(codec="ascii"),
+            st.characters(),
+        ),
+        max_size=30,
+    ).map(lambda text: "/" + text.lstrip("/"))
+)
+def test_absolute_url_matches_build_absolute_uri_for_any_path(path):
+    """Paths of any characters: those `iri_to_uri` would change and those it leaves alone."""
+    request = RequestFactory().get("/api/feed/home/", HTTP_HOST="localhost")
+    try:
+        expected = request.build_absolute_uri(path)
+    except ValueError:  # a path urllib itself refuses (a NUL, an unbalanced "[")
+        return
+    assert absolute_url(request, path) == expected
