@@ -7,6 +7,8 @@ a post the caller may not see answers 404 exactly like one that does not exist.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -32,7 +34,7 @@ from intranet.api import (
 )
 from intranet.paths import url_maker
 from profiles import selectors as profile_selectors
-from profiles.api import PersonSerializer, person_data
+from profiles.api import PersonSerializer, person_data, person_values_data
 
 from . import actions, selectors
 from .cursors import encode_cursor
@@ -138,6 +140,26 @@ class PostDataContext:
             found = self._authors[user.pk] = person_data(user, self.request, self.profile_path)
         return found
 
+    def author_of_row(self, row: selectors.PostRow) -> dict:
+        found = self._authors.get(row.username)
+        if found is None:
+            if row.profile_id is None:  # as `as_profile` shows an account with no profile
+                display_name, job_title, agency = row.username, "", None
+            else:
+                display_name, job_title = row.display_name, row.job_title
+                agency = (row.agency_id, row.agency_slug, row.agency_name, row.agency_short_name)
+                if row.agency_id is None:
+                    agency = None
+            found = self._authors[row.username] = person_values_data(
+                username=row.username,
+                display_name=display_name,
+                agency=agency,
+                job_title=job_title,
+                request=self.request,
+                profile_path=self.profile_path,
+            )
+        return found
+
 
 def post_data(post: Post, request, context: PostDataContext | None = None) -> dict:
     """What PostSerializer's fields declare (they stay the schema), built directly: on a feed
@@ -148,34 +170,109 @@ def post_data(post: Post, request, context: PostDataContext | None = None) -> di
         context = PostDataContext(request)
     counts = post.reaction_counts
     group = post.group
-    attachment_path, write_datetime = context.attachment_path, context.datetime
-    return {
-        "id": post.pk,
-        "cursor": encode_cursor(post.pk),
-        "author": context.author(post.author),
-        "body": post.body,
-        "body_html": post.body_html,
-        "audience": post.audience,
-        "group": None if group is None else {"slug": group.slug, "name": group.name},
-        "is_announcement": post.is_announcement,
-        "created": write_datetime(post.created),
-        "edited": None if post.edited is None else write_datetime(post.edited),
-        "hashtags": [tag.name for tag in selectors.related_list(post, "hashtags")],
-        "attachments": [
-            {
-                "id": a.pk,
-                "name": a.original_name,
-                "kind": a.kind,
-                "content_type": a.content_type,
-                "size": a.size,
-                "url": absolute_url(request, attachment_path(a.pk)),
-            }
+    return _post_values_data(
+        context,
+        id=post.pk,
+        author=context.author(post.author),
+        body=post.body,
+        body_html=post.body_html,
+        audience=post.audience,
+        group=None if group is None else (group.slug, group.name),
+        is_announcement=post.is_announcement,
+        created=post.created,
+        edited=post.edited,
+        hashtags=[tag.name for tag in selectors.related_list(post, "hashtags")],
+        attachments=[
+            (a.pk, a.original_name, a.kind, a.content_type, a.size)
             for a in selectors.related_list(post, "attachments")
         ],
-        "comment_count": post.comment_count,
-        "reactions": {kind: count for kind, _label, count, _mine in counts},
-        "my_reactions": [kind for kind, _label, _count, mine in counts if mine],
-        "url": absolute_url(request, context.post_path(post.pk)),
+        comment_count=post.comment_count,
+        reactions={kind: count for kind, _label, count, _mine in counts},
+        my_reactions=[kind for kind, _label, _count, mine in counts if mine],
+    )
+
+
+_REACTION_KINDS = tuple(Reaction.Kind.values)
+
+
+def post_row_data(row: selectors.PostRow, context: PostDataContext) -> dict:
+    """`post_data` of a post read as a `selectors.PostRow` (no model instances)."""
+    kinds = (row.reaction_kinds or "").split(",")
+    mine = (row.my_reaction_kinds or "").split(",")
+    return _post_values_data(
+        context,
+        id=row.id,
+        author=context.author_of_row(row),
+        body=row.body,
+        body_html=row.body_html,
+        audience=row.audience,
+        group=None if row.group_slug is None else (row.group_slug, row.group_name),
+        is_announcement=row.is_announcement,
+        created=row.created,
+        edited=row.edited,
+        hashtags=sorted(tag["name"] for tag in row.hashtag_rows or ()),
+        attachments=[
+            (a["id"], a["original_name"], a["kind"], a["content_type"], a["size"])
+            for a in sorted(row.attachment_rows or (), key=itemgetter("id"))
+        ],
+        comment_count=row.comment_count,
+        reactions={kind: kinds.count(kind) for kind in _REACTION_KINDS},
+        my_reactions=[kind for kind in _REACTION_KINDS if kind in mine],
+    )
+
+
+def _post_values_data(
+    context: PostDataContext,
+    *,
+    id: int,  # noqa: A002  (the field's name)
+    author: dict,
+    body: str,
+    body_html: str,
+    audience: str,
+    group: tuple[str, str] | None,
+    is_announcement: bool,
+    created,
+    edited,
+    hashtags: list[str],
+    attachments: list[tuple],
+    comment_count: int,
+    reactions: dict[str, int],
+    my_reactions: list[str],
+) -> dict:
+    """A post's representation from plain values; `group`: (slug, name); `attachments`:
+    (id, name, kind, content type, size) each."""
+    request, attachment_path, write_datetime = (
+        context.request,
+        context.attachment_path,
+        context.datetime,
+    )
+    return {
+        "id": id,
+        "cursor": encode_cursor(id),
+        "author": author,
+        "body": body,
+        "body_html": body_html,
+        "audience": audience,
+        "group": None if group is None else {"slug": group[0], "name": group[1]},
+        "is_announcement": is_announcement,
+        "created": write_datetime(created),
+        "edited": None if edited is None else write_datetime(edited),
+        "hashtags": hashtags,
+        "attachments": [
+            {
+                "id": pk,
+                "name": name,
+                "kind": kind,
+                "content_type": content_type,
+                "size": size,
+                "url": absolute_url(request, attachment_path(pk)),
+            }
+            for pk, name, kind, content_type, size in attachments
+        ],
+        "comment_count": comment_count,
+        "reactions": reactions,
+        "my_reactions": my_reactions,
+        "url": absolute_url(request, context.post_path(id)),
     }
 
 
@@ -200,8 +297,18 @@ def feed_page_data(page: selectors.FeedPage, request) -> dict:
     """`FeedPageSerializer(page).data`, built directly (instantiating it copies the whole
     tree of declared fields on every request); tests/api/test_fast_data.py compares them."""
     context = PostDataContext(request)
+    return _page_data(page, [post_data(post, request, context) for post in page.items])
+
+
+def feed_rows_data(page: selectors.FeedPage, request) -> dict:
+    """`feed_page_data` of a page of `selectors.PostRow`s."""
+    context = PostDataContext(request)
+    return _page_data(page, [post_row_data(row, context) for row in page.items])
+
+
+def _page_data(page: selectors.FeedPage, results: list[dict]) -> dict:
     return {
-        "results": [post_data(post, request, context) for post in page.items],
+        "results": results,
         "next": page.next_cursor,
         "newest": page.newest_cursor,
         "has_more": bool(page.has_more),
@@ -303,6 +410,8 @@ def _post_response(request, post_id: int, *, status_code=status.HTTP_200_OK, **k
 
 
 class _FeedView(APIView):
+    page_data = staticmethod(feed_page_data)  # the page's representation
+
     def feed(self, request, **page) -> selectors.FeedPage:
         """Read one page; `page` holds `before`, `since`, `limit` and the URL's arguments."""
         raise NotImplementedError
@@ -317,14 +426,16 @@ class _FeedView(APIView):
             limit=query.get("limit"),
             **kwargs,
         )
-        return Response(feed_page_data(page, request))
+        return Response(self.page_data(page, request))
 
 
 class HomeFeedView(_FeedView):
     """Your posts, people you follow, your groups and announcements, newest first."""
 
+    page_data = staticmethod(feed_rows_data)
+
     def feed(self, request, **page):
-        return selectors.posts_for_home(viewer=request.user, **page)
+        return selectors.home_feed_rows(viewer=request.user, **page)
 
 
 class GroupFeedView(_FeedView):

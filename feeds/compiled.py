@@ -29,7 +29,12 @@ from collections.abc import Callable, Hashable
 from django.db import connections
 from django.db.models import Model, QuerySet, signals
 from django.db.models.base import ModelState
-from django.db.models.query import RelatedPopulator, get_related_populators
+from django.db.models.query import (
+    ModelIterable,
+    RelatedPopulator,
+    ValuesListIterable,
+    get_related_populators,
+)
 
 MARKER_BASE = -7_319_004_521_000
 
@@ -65,30 +70,35 @@ class Statement:
         found = {name for _, name in self.slots}
         if found != set(markers) or any(str(value) in sql for value in markers.values()):
             raise ShapeError(f"markers not all parameters: {sorted(set(markers) - found)}")
-        # What ModelIterable reads off the compiler to turn rows into instances.
-        select, klass_info = compiler.select, compiler.klass_info
-        self.model = klass_info["model"]
-        fields = klass_info["select_fields"]
-        self.start, self.end = fields[0], fields[-1] + 1
-        self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
-        self.populators = get_related_populators(klass_info, select, self.db)
-        self.fast_populators = [
-            _FastPopulator(info, select, self.db)
-            for info in klass_info.get("related_klass_infos", [])
-        ]
-        self.load = _loader(self.model, self.init_list, self.db)
-        self.models = _models(klass_info)
-        self.annotations = list(compiler.annotation_col_map.items())
-        self.converters = list(compiler.get_converters([c[0] for c in select]).items())
+        self.converters = list(
+            compiler.get_converters([column[0] for column in compiler.select]).items()
+        )
+        # What ModelIterable reads off the compiler to turn rows into instances; a
+        # `values_list()` queryset's rows are returned as tuples (`model` None).
+        iterable = queryset._iterable_class
+        if iterable not in (ModelIterable, ValuesListIterable):
+            raise ValueError(f"a Statement runs model or values_list() querysets, not {iterable}")
+        klass_info = compiler.klass_info
+        self.model = klass_info["model"] if iterable is ModelIterable else None
+        if self.model is not None:
+            select = compiler.select
+            fields = klass_info["select_fields"]
+            self.start, self.end = fields[0], fields[-1] + 1
+            self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
+            self.populators = get_related_populators(klass_info, select, self.db)
+            self.fast_populators = [
+                _FastPopulator(info, select, self.db)
+                for info in klass_info.get("related_klass_infos", [])
+            ]
+            self.load = _loader(self.model, self.init_list, self.db)
+            self.models = _models(klass_info)
+            self.annotations = list(compiler.annotation_col_map.items())
 
-    def run(self, values: dict[str, object]) -> list[Model]:
-        params = list(self.params)
-        for position, name in self.slots:
-            params[position] = values[name]
-        connection = connections[self.db]
-        with statement_cursor(connection) as cursor:
-            cursor.execute(self.sql, params)
-            rows = cursor.fetchall()
+    def run(self, values: dict[str, object]) -> list:
+        """The model instances (or, for a `values_list()` queryset, the rows' tuples)."""
+        rows = self._rows(values)
+        if self.model is None:
+            return [tuple(row) for row in rows]
         # Instances without Model.__init__ (`_loader`) while nothing watches them being made.
         if self.load is not None and not any(map(_has_init_receivers, self.models)):
             load, populators = self.load, self.fast_populators
@@ -96,13 +106,7 @@ class Statement:
             model, db, init_list = self.model, self.db, self.init_list
             load, populators = (lambda v: model.from_db(db, init_list, v)), self.populators
         out = []
-        for fetched in rows:
-            row = list(fetched)
-            for position, (functions, expression) in self.converters:
-                value = row[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[position] = value
+        for row in rows:
             obj = load(row[self.start : self.end])
             for populator in populators:
                 populator.populate(row, obj)
@@ -110,6 +114,25 @@ class Statement:
                 setattr(obj, name, row[position])
             out.append(obj)
         return out
+
+    def _rows(self, values: dict[str, object]) -> list[list]:
+        """The rows, each value converted as the ORM converts it."""
+        params = list(self.params)
+        for position, name in self.slots:
+            params[position] = values[name]
+        connection = connections[self.db]
+        with statement_cursor(connection) as cursor:
+            cursor.execute(self.sql, params)
+            fetched = cursor.fetchall()
+        rows = []
+        for row in map(list, fetched):
+            for position, (functions, expression) in self.converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            rows.append(row)
+        return rows
 
 
 def _models(klass_info: dict) -> list[type[Model]]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -287,17 +288,27 @@ def _page_query(qs: QuerySet[Post], *, viewer, before_id, since_id, size: int) -
 
 def _page_of(rows: list[Post], *, viewer, since, size: int) -> FeedPage:
     """The FeedPage of the rows `_page_query` read."""
+    page = _keyset_page(rows, since=since, size=size, id_of=_pk)
+    decorate_posts(page.items, viewer=viewer)
+    return page
+
+
+def _pk(post: Post) -> int:
+    return post.pk
+
+
+def _keyset_page(rows: list, *, since, size: int, id_of) -> FeedPage:
+    """The FeedPage of `size + 1` rows read newest first (oldest first after `since`)."""
     has_more = len(rows) > size
     rows = rows[:size]
     if since:
         items = list(reversed(rows))  # shown newest first
-        newest = encode_cursor(rows[-1].pk) if rows else since
+        newest = encode_cursor(id_of(rows[-1])) if rows else since
         older = None
     else:
         items = rows
-        older = encode_cursor(items[-1].pk) if has_more and items else None
-        newest = encode_cursor(items[0].pk) if items else None
-    decorate_posts(items, viewer=viewer)
+        older = encode_cursor(id_of(items[-1])) if has_more and items else None
+        newest = encode_cursor(id_of(items[0])) if items else None
     return FeedPage(items=items, next_cursor=older, newest_cursor=newest, has_more=has_more)
 
 
@@ -333,34 +344,99 @@ def posts_for_home(*, viewer, before=None, since=None, limit=None) -> FeedPage:
     same SQL the ORM would write for this viewer, run with this viewer's values.
     """
     size = _page_size(limit)
+    rows = _home_rows(viewer, before=before, since=since, size=size, columns=None)
+    return _page_of(rows, viewer=viewer, since=since, size=size)
+
+
+class PostRow(NamedTuple):
+    """What the API shows of a post and its author, as plain values (`home_feed_rows`)."""
+
+    id: int
+    body: str
+    body_html: str
+    audience: str
+    is_announcement: bool
+    created: datetime
+    edited: datetime | None
+    group_slug: str | None
+    group_name: str | None
+    username: str
+    profile_id: int | None  # None: an account made outside Agora, with no profile yet
+    display_name: str | None
+    job_title: str | None
+    agency_id: int | None
+    agency_slug: str | None
+    agency_name: str | None
+    agency_short_name: str | None
+    comment_count: int
+    reaction_kinds: str | None  # comma-separated, one per reaction
+    my_reaction_kinds: str | None
+    attachment_rows: list[dict] | None
+    hashtag_rows: list[dict] | None
+
+
+# The lookup of each PostRow field on a `_with_details` queryset.
+_POST_ROW_LOOKUPS = {
+    "id": "pk",
+    "group_slug": "group__slug",
+    "group_name": "group__name",
+    "username": f"author__{get_user_model().USERNAME_FIELD}",
+    "profile_id": "author__profile__id",
+    "display_name": "author__profile__display_name",
+    "job_title": "author__profile__job_title",
+    "agency_id": "author__profile__agency_id",
+    "agency_slug": "author__profile__agency__slug",
+    "agency_name": "author__profile__agency__name",
+    "agency_short_name": "author__profile__agency__short_name",
+}
+POST_ROW_COLUMNS = tuple(_POST_ROW_LOOKUPS.get(name, name) for name in PostRow._fields)
+
+
+def home_feed_rows(*, viewer, before=None, since=None, limit=None) -> FeedPage:
+    """`posts_for_home`'s page as `PostRow`s: the same statement reading only what the API
+    shows, with no model instances to build (nor the reference cycles between them that
+    the garbage collector then walks: docs/BENCHMARKS.md, "Home feed")."""
+    size = _page_size(limit)
+    rows = _home_rows(viewer, before=before, since=since, size=size, columns=POST_ROW_COLUMNS)
+    make = PostRow._make
+    return _keyset_page(list(map(make, rows)), since=since, size=size, id_of=_row_id)
+
+
+def _row_id(row: PostRow) -> int:
+    return row.id
+
+
+def _home_rows(viewer, *, before, since, size: int, columns: tuple[str, ...] | None) -> list:
+    """The home page's `size + 1` posts (or, with `columns`, those columns' values), read by
+    its statement compiled for this shape."""
     before_id, since_id = _cursor_ids(before, since)
     if not permissions.is_active_staff(viewer):
-        return _page_of([], viewer=viewer, since=since, size=size)
+        return []
     agency_id = permissions.agency_id_of(viewer)
     values = {"viewer": viewer.pk, "agency": agency_id, "before": before_id, "since": since_id}
     shape = {name: value is not None for name, value in values.items()}
-    key = (connection.alias, connection.vendor, size, *sorted(shape.items()))
+    key = (connection.alias, connection.vendor, size, columns, *sorted(shape.items()))
+
+    def query(viewer, **values) -> QuerySet:
+        qs = _home_page_query(viewer, size=size, **values)
+        return qs if columns is None else qs.values_list(*columns)
 
     def build() -> Statement:
         markers = {name: marker(i) for i, name in enumerate(values) if shape[name]}
         stand_in = _StandIn(markers["viewer"])
-        query = _home_page_query(
+        compiled = query(
             stand_in,
             agency_id=markers.get("agency"),
             before_id=markers.get("before"),
             since_id=markers.get("since"),
-            size=size,
         )
-        return Statement(query, markers)
+        return Statement(compiled, markers)
 
     try:
         statement = _HOME_STATEMENTS.get(key, build)
     except ShapeError:  # pragma: no cover - the ORM inlined a value: run it as it is
-        query = _home_page_query(
-            viewer, agency_id=agency_id, before_id=before_id, since_id=since_id, size=size
-        )
-        return _page_of(list(query), viewer=viewer, since=since, size=size)
-    return _page_of(statement.run(values), viewer=viewer, since=since, size=size)
+        return list(query(viewer, agency_id=agency_id, before_id=before_id, since_id=since_id))
+    return statement.run(values)
 
 
 class _StandIn:

@@ -87,20 +87,29 @@ def person_data(person, request, profile_path=None) -> dict:
     DRF's field machinery cost more than the rest of the card (tests/api/test_fast_data.py
     compares both). `profile_path`: `url_maker("profiles:detail", str)`, for many people."""
     profile = as_profile(person)
-    path = (profile_path or _profile_path)(profile.username)
     agency = profile.agency
+    return person_values_data(
+        username=profile.username,
+        display_name=profile.display_name,
+        agency=None if agency is None else (agency.pk, agency.slug, agency.name, agency.short_name),
+        job_title=profile.job_title,
+        request=request,
+        profile_path=profile_path,
+    )
+
+
+def person_values_data(
+    *, username, display_name, agency, job_title, request, profile_path=None
+) -> dict:
+    """`person_data` from plain values; `agency`: (id, slug, name, short name) or None."""
+    path = (profile_path or _profile_path)(username)
     return {
-        "username": profile.username,
-        "display_name": profile.display_name,
+        "username": username,
+        "display_name": display_name,
         "agency": None
         if agency is None
-        else {
-            "id": agency.pk,
-            "slug": agency.slug,
-            "name": agency.name,
-            "short_name": agency.short_name,
-        },
-        "job_title": profile.job_title,
+        else {"id": agency[0], "slug": agency[1], "name": agency[2], "short_name": agency[3]},
+        "job_title": job_title,
         "url": absolute_url(request, path),
     }
 

@@ -18,12 +18,20 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from feeds import selectors
-from feeds.api import FeedPageSerializer, PostSerializer, feed_page_data, post_data
+from feeds.api import (
+    FeedPageSerializer,
+    PostSerializer,
+    feed_page_data,
+    feed_rows_data,
+    post_data,
+)
+from feeds.cursors import encode_cursor
 from feeds.models import Attachment, Hashtag, Post, Reaction
 from groups.models import Group
 from intranet.api import datetime_writer
 from profiles.actions import follow
 from profiles.api import PersonSerializer, person_data
+from profiles.models import Profile
 from tests.factories import (
     CommentFactory,
     GroupFactory,
@@ -55,7 +63,8 @@ def varied_posts(user) -> None:
     group = GroupFactory(kind=Group.Kind.PRIVATE)
     MembershipFactory(group=group, user=user)
     MembershipFactory(group=group, user=author)
-    tags = [Hashtag.objects.create(name=name) for name in ("budget", "open-data")]
+    # Made out of alphabetical order: a post lists its hashtags by name.
+    tags = [Hashtag.objects.create(name=name) for name in ("open-data", "budget")]
     plain = PostFactory(author=author, body="plain")
     in_group = PostFactory(author=author, audience=Post.Audience.GROUP, group=group)
     agency = PostFactory(author=author, audience=Post.Audience.AGENCY, agency=author.profile.agency)
@@ -112,6 +121,66 @@ def test_person_data_is_what_the_person_serializer_gives(user, request_):
         assert person_data(person, request_) == expected
 
 
+def nameless_author(user) -> None:
+    """A followed account with no profile (made outside Agora), who wrote before it lost it."""
+    nameless = UserFactory()
+    follow(follower=user, followee=nameless)
+    PostFactory(author=nameless, body="from an account without a profile")
+    Profile.objects.filter(user=nameless).delete()
+
+
+def walk(read, viewer, limit: int) -> list:
+    """Every page back from the newest, then forward from before the oldest post."""
+    pages, before = [], None
+    while True:
+        page = read(viewer=viewer, before=before, limit=limit)
+        pages.append(page)
+        if not page.next_cursor:
+            break
+        before = page.next_cursor
+    since = encode_cursor(1)  # newer than the first post there could be
+    while True:
+        page = read(viewer=viewer, since=since, limit=limit)
+        pages.append(page)
+        if not page.items:
+            return pages
+        since = page.newest_cursor
+
+
+def test_the_home_feed_rows_give_what_its_posts_give(user, request_):
+    """The API's home feed reads plain rows (`home_feed_rows`, `feed_rows_data`): each page,
+    backwards and forwards, for the viewer and for others (another agency, no groups, the
+    account with no profile), is what the model instances' page gives."""
+    varied_posts(user)
+    nameless_author(user)
+    for n in range(6):
+        PostFactory(author=user, body=f"more {n}")
+    for viewer in [user, UserFactory(), UserFactory(profile__agency=None)]:
+        for limit in (1, 4, 20):
+            by_rows = walk(selectors.home_feed_rows, viewer, limit)
+            by_posts = walk(selectors.posts_for_home, viewer, limit)
+            assert len(by_rows) == len(by_posts)
+            for rows, posts in zip(by_rows, by_posts, strict=True):
+                got = feed_rows_data(rows, request_)
+                assert list(got) == ["results", "next", "newest", "has_more"]
+                assert got == feed_page_data(posts, request_)
+    shown = feed_rows_data(selectors.home_feed_rows(viewer=user, limit=50), request_)["results"]
+    assert len(shown) == 12
+    authors = [data["author"] for data in shown]
+    assert {"display_name", "job_title"} <= set(authors[0])
+    assert any(data["attachments"] for data in shown)
+    assert any(len(data["hashtags"]) == 2 for data in shown)
+    assert any(data["group"] for data in shown)
+    assert any(data["my_reactions"] for data in shown)
+    assert any(sum(data["reactions"].values()) == 2 for data in shown)
+    assert any(data["comment_count"] for data in shown)
+    assert any(data["edited"] for data in shown)
+    assert any(author["agency"] is None for author in authors)
+    assert any(author["agency"] is not None for author in authors)
+    nameless = [a for a in authors if a["display_name"] == a["username"] and not a["job_title"]]
+    assert nameless, "the account with no profile is shown as its user name"
+
+
 def test_the_home_feed_endpoint_answers_with_it(api, user):
     varied_posts(user)
     api.force_authenticate(user)
@@ -120,6 +189,14 @@ def test_the_home_feed_endpoint_answers_with_it(api, user):
     request_ = Request(RequestFactory().get("/", HTTP_HOST="testserver"))
     page = selectors.posts_for_home(viewer=user)
     assert response.json()["results"] == [declared(post, request_) for post in page.items]
+    nameless_author(user)
+    response = api.get(reverse("api:feed-home"), {"limit": 2})
+    page = selectors.posts_for_home(viewer=user, limit=2)
+    expected = FeedPageSerializer(page, context={"request": request_}).data
+    assert response.json() == expected
+    assert response.json()["results"][0]["author"]["display_name"] == (
+        page.items[0].author.get_username()
+    )
 
 
 # --- date-times --------------------------------------------------------------------------------
