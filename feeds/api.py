@@ -26,6 +26,7 @@ from groups import selectors as group_selectors
 from intranet.api import (
     EnumField,
     QuerySerializer,
+    RenderInViewMixin,
     StrictSerializer,
     absolute_url,
     datetime_writer,
@@ -409,7 +410,7 @@ def _post_response(request, post_id: int, *, status_code=status.HTTP_200_OK, **k
 # --- feeds -----------------------------------------------------------------------------------
 
 
-class _FeedView(APIView):
+class _FeedView(RenderInViewMixin, APIView):
     page_data = staticmethod(feed_page_data)  # the page's representation
 
     def feed(self, request, **page) -> selectors.FeedPage:

@@ -14,7 +14,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intranet.api import QuerySerializer, absolute_url, datetime_writer, parse_query
+from intranet.api import (
+    QuerySerializer,
+    RenderInViewMixin,
+    absolute_url,
+    datetime_writer,
+    parse_query,
+)
 
 from . import selectors, snippets
 from .backends.base import COUNT_CAP
@@ -159,7 +165,7 @@ def response_data(results, request) -> dict:
     }
 
 
-class SearchAPIView(APIView):
+class SearchAPIView(RenderInViewMixin, APIView):
     """Search posts, comments, people and groups you may see."""
 
     @extend_schema(
