@@ -22,6 +22,9 @@ the queryset as it is.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -210,15 +213,50 @@ def statement_cursor(connection):
     psycopg prepares a statement it has run a few times (`prepare_threshold` in the settings)
     and PostgreSQL stops planning it anew each time; Django's own cursors bind on the client
     and never prepare. It is still Django's cursor wrapper: errors, query logging and
-    execute wrappers behave as for any query."""
+    execute wrappers behave as for any query (they see the SQL as Django wrote it)."""
     if connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg
-
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
+        raw = _native_placeholders_cursor()(connection.connection)
     return connection._prepare_cursor(raw)
+
+
+@functools.cache
+def _native_placeholders_cursor() -> type:
+    import psycopg
+
+    class NativePlaceholdersCursor(psycopg.RawCursor):
+        """Takes Django's SQL (%s placeholders) and hands PostgreSQL's own ($1, $2, ...) to
+        psycopg, converted once per statement (`native_placeholders`). psycopg converts on
+        every call, and remembers the conversion only for statements under 4 kB and 50
+        parameters: the home feed's is longer, and converting it took 0.1-0.3 ms a page."""
+
+        def execute(self, query, params=None, **kwargs):
+            return super().execute(native_placeholders(query), params, **kwargs)
+
+    return NativePlaceholdersCursor
+
+
+_PLACEHOLDER = re.compile(r"%.?", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=512)
+def native_placeholders(sql: str) -> str:
+    """Django's SQL for psycopg ("%s" a parameter, "%%" a "%") with PostgreSQL's numbered
+    placeholders instead. Raises ValueError for any other "%" (psycopg's "%(name)s", "%b",
+    "%t"), which a compiled statement never holds."""
+    numbers = itertools.count(1)
+
+    def replace(found: re.Match) -> str:
+        mark = found.group()
+        if mark == "%%":
+            return "%"
+        if mark == "%s":
+            return f"${next(numbers)}"
+        raise ValueError(f"not a placeholder of a compiled statement: {mark!r}")
+
+    return _PLACEHOLDER.sub(replace, sql)
 
 
 class Statements:

@@ -9,7 +9,15 @@ from django.db.models import signals
 
 import permissions
 from feeds import selectors
-from feeds.compiled import ShapeError, Statement, Statements, marker, text_marker
+from feeds.compiled import (
+    ShapeError,
+    Statement,
+    Statements,
+    marker,
+    native_placeholders,
+    statement_cursor,
+    text_marker,
+)
 from feeds.cursors import encode_cursor
 from feeds.models import Hashtag, Post
 from profiles.models import Profile
@@ -250,3 +258,21 @@ def test_some_fields_in_order_load_as_from_db_loads_them(user):
     assert fast.get_deferred_fields() == orm.get_deferred_fields() >= {"password", "email"}
     assert fast.email == user.email  # read when asked for, as a deferred field is
     assert _loader(model, ["username", "id"], "default") is None
+
+
+def test_native_placeholders_number_the_parameters_and_unescape_percent_signs():
+    sql = "SELECT '%%' || %s, %s LIKE 'a%%b' FROM t WHERE x = %s AND y = '%%s'"
+    assert native_placeholders(sql) == (
+        "SELECT '%' || $1, $2 LIKE 'a%b' FROM t WHERE x = $3 AND y = '%s'"
+    )
+    for other in ("%(name)s", "%b", "%t", "50%", "%"):
+        with pytest.raises(ValueError, match="not a placeholder"):
+            native_placeholders(f"SELECT {other}")
+
+
+def test_a_statement_cursor_takes_djangos_sql():
+    """Parameters and literal percent signs, as Django writes them, on both databases (on
+    PostgreSQL the cursor hands psycopg numbered placeholders)."""
+    with statement_cursor(connection) as cursor:
+        cursor.execute("SELECT %s || '%%', %s + 1, '%%s'", ["a", 2])
+        assert cursor.fetchall() == [("a%", 3, "%s")]
