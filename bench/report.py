@@ -140,14 +140,14 @@ def _verdict(name: str, db: dict) -> str:
 NOTES = """\
 Notes on the figures and on what was tried (November and December 2026):
 
-- The machine: the runs above (2026-12-06, night; a machine of the same kind, new that day) came
-  where a hello-world view answers over HTTP in 3.9-5.7 ms p50 (3.7-5.1 ms on the evening's
-  machine, 2.3-4.0 ms on the morning's, 1.5-2.4 ms on 2026-12-05, 5-6 ms in November), so
-  compare ratios, not milliseconds, across runs. The run before the one above, the same hour on
-  the same code, came during stalls of the machine: the raw statements had tails too (SQLite
-  relevance, raw SQL, 0.1% band: 145 ms at p95 against 7.4 ms above), and it missed newest first
-  on SQLite in the 0.01% band (p50 0.8 ms, p95 5.6, max 33.9) and relevance in two bands; the
-  run above met both everywhere. Django under ASGI hands each request between the event loop and
+- The machine: the runs above (2026-12-06, a later session on a new machine of the same kind)
+  came where a hello-world view answers over HTTP in 3.0-4.7 ms p50 (3.9-5.7 ms on the night's
+  machine, 3.7-5.1 ms on the evening's, 2.3-4.0 ms on the morning's, 1.5-2.4 ms on 2026-12-05,
+  5-6 ms in November), so compare ratios, not milliseconds, across runs. The night's run before
+  its last, the same hour on the same code, came during stalls of the machine: the raw
+  statements had tails too (SQLite relevance, raw SQL, 0.1% band: 145 ms at p95 against 7.4 ms),
+  and it missed newest first on SQLite in the 0.01% band (p50 0.8 ms, p95 5.6, max 33.9) and
+  relevance in two bands. Django under ASGI hands each request between the event loop and
   threads several times: in November the same view took 0.5 ms through the test client, 3.9 ms
   through Django's ASGI handler in-process, and a bare ASGI app answered in 0.6 ms on the same
   uvicorn. On the evening's machine the server's CPU time per request was the request's wall
@@ -156,9 +156,18 @@ Notes on the figures and on what was tried (November and December 2026):
   hand-overs) changed nothing measurable over HTTP, so it was not kept.
 - These runs did not rebuild the index (`--skip-reindex`): it was built the same hour on this
   machine by the same code (`manage.py search_reindex`), the two at the same time: PostgreSQL
-  1,879,153 documents in 586.8 s (3,202/s), then CLUSTER 54.7 s; SQLite 1,879,153 documents in
-  504.3 s (3,727/s). Generating the data took 198 s on each database, the two side by side
-  (PostgreSQL's copied for search with `CREATE DATABASE ... TEMPLATE`).
+  1,879,153 documents in 467.5 s (4,020/s), then CLUSTER 72 s; SQLite 1,879,153 documents in
+  331.3 s (5,673/s). Generating the data took 117 s on PostgreSQL (alone) and 157 s on SQLite
+  (beside PostgreSQL's indexing); PostgreSQL's was copied for search with `CREATE DATABASE ...
+  TEMPLATE`. On the night's machine: 586.8 s, 54.7 s, 504.3 s and 198 s.
+- Endpoint, December 6, later: the search API's answer is rendered in the view's thread
+  (`intranet.api.RenderInViewMixin`, one thread hop fewer, about 0.2 ms) and the compiled
+  statements reach psycopg with numbered placeholders (`feeds.compiled.native_placeholders`).
+  The run above: SQLite 1.9-2.68x (raw + hello) at p95 (the 10%+ band met), PostgreSQL 2.34-3.41x
+  in the 1%, 3% and 10%+ bands: no change a run can tell from the night's. In-process (test
+  client, PostgreSQL, 1% band) a search takes 15-18 ms, 11 ms of it waiting for PostgreSQL, 10 ms
+  in gathering the first page and its counts (`_gather`: the newest walk, then the GIN windows):
+  that, not the HTTP layer, is what separates the PostgreSQL endpoint from its target.
 - Endpoint, December 6, night. On PostgreSQL the re-check's two statements (the page's posts and
   comments by id, `search/selectors.py`) were planned on every page: EXPLAIN ANALYZE gave 0.83
   ms of planning for 0.24 ms of running (posts) and 0.28 for 0.08 ms (comments). They now run on

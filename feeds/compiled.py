@@ -57,7 +57,8 @@ class ShapeError(ValueError):
 
 
 class Statement:
-    """One compiled model queryset; `run(values)` returns its model instances."""
+    """One compiled model queryset; `run(values)` returns its model instances (for a
+    `values_list()` queryset, its rows)."""
 
     def __init__(self, queryset: QuerySet, markers: dict[str, int | str]):
         self.db = queryset.db
