@@ -294,22 +294,13 @@ class FeedPageSerializer(serializers.Serializer):
     has_more = serializers.BooleanField(read_only=True)
 
 
-def feed_page_data(page: selectors.FeedPage, request) -> dict:
-    """`FeedPageSerializer(page).data`, built directly (instantiating it copies the whole
-    tree of declared fields on every request); tests/api/test_fast_data.py compares them."""
-    context = PostDataContext(request)
-    return _page_data(page, [post_data(post, request, context) for post in page.items])
-
-
 def feed_rows_data(page: selectors.FeedPage, request) -> dict:
-    """`feed_page_data` of a page of `selectors.PostRow`s."""
+    """`FeedPageSerializer(page).data` for a page of `selectors.PostRow`s (a feed read with
+    `as_rows`), built directly (instantiating the serializer copies the whole tree of declared
+    fields on every request); tests/api/test_fast_data.py compares them."""
     context = PostDataContext(request)
-    return _page_data(page, [post_row_data(row, context) for row in page.items])
-
-
-def _page_data(page: selectors.FeedPage, results: list[dict]) -> dict:
     return {
-        "results": results,
+        "results": [post_row_data(row, context) for row in page.items],
         "next": page.next_cursor,
         "newest": page.newest_cursor,
         "has_more": bool(page.has_more),
@@ -411,10 +402,9 @@ def _post_response(request, post_id: int, *, status_code=status.HTTP_200_OK, **k
 
 
 class _FeedView(RenderInViewMixin, APIView):
-    page_data = staticmethod(feed_page_data)  # the page's representation
-
     def feed(self, request, **page) -> selectors.FeedPage:
-        """Read one page; `page` holds `before`, `since`, `limit` and the URL's arguments."""
+        """Read one page of `PostRow`s (`as_rows`); `page` holds `before`, `since`, `limit`
+        and the URL's arguments."""
         raise NotImplementedError
 
     @extend_schema(parameters=[FeedQuerySerializer], responses=FeedPageSerializer)
@@ -427,16 +417,14 @@ class _FeedView(RenderInViewMixin, APIView):
             limit=query.get("limit"),
             **kwargs,
         )
-        return Response(self.page_data(page, request))
+        return Response(feed_rows_data(page, request))
 
 
 class HomeFeedView(_FeedView):
     """Your posts, people you follow, your groups and announcements, newest first."""
 
-    page_data = staticmethod(feed_rows_data)
-
     def feed(self, request, **page):
-        return selectors.home_feed_rows(viewer=request.user, **page)
+        return selectors.posts_for_home(viewer=request.user, as_rows=True, **page)
 
 
 class GroupFeedView(_FeedView):
@@ -446,7 +434,7 @@ class GroupFeedView(_FeedView):
         group = group_selectors.group_get(viewer=request.user, slug=slug)
         if group is None:
             raise Http404
-        return selectors.posts_for_group(viewer=request.user, group=group, **page)
+        return selectors.posts_for_group(viewer=request.user, group=group, as_rows=True, **page)
 
 
 class PersonFeedView(_FeedView):
@@ -456,14 +444,16 @@ class PersonFeedView(_FeedView):
         profile = profile_selectors.profile_get(viewer=request.user, username=username)
         if profile is None:
             raise Http404
-        return selectors.posts_for_profile(viewer=request.user, author=profile.user, **page)
+        return selectors.posts_for_profile(
+            viewer=request.user, author=profile.user, as_rows=True, **page
+        )
 
 
 class HashtagFeedView(_FeedView):
     """Posts with a hashtag."""
 
     def feed(self, request, *, tag: str, **page):
-        return selectors.posts_for_hashtag(viewer=request.user, tag=tag, **page)
+        return selectors.posts_for_hashtag(viewer=request.user, tag=tag, as_rows=True, **page)
 
 
 # --- posts -----------------------------------------------------------------------------------

@@ -319,11 +319,15 @@ def _cursor_ids(before, since) -> tuple[int | None, int | None]:
     return (decode_cursor(before) if before else None), None
 
 
-def _page(qs: QuerySet[Post], *, viewer, before=None, since=None, limit=None) -> FeedPage:
+def _page(
+    qs: QuerySet[Post], *, viewer, before=None, since=None, limit=None, as_rows=False
+) -> FeedPage:
     """Keyset-paginate a visible-posts queryset. Raises InvalidCursor for a bad cursor."""
     size = _page_size(limit)
     before_id, since_id = _cursor_ids(before, since)
     query = _page_query(qs, viewer=viewer, before_id=before_id, since_id=since_id, size=size)
+    if as_rows:
+        return _rows_page(query.values_list(*POST_ROW_COLUMNS), since=since, size=size)
     return _page_of(list(query), viewer=viewer, since=since, size=size)
 
 
@@ -337,19 +341,26 @@ def home_feed_filter(viewer) -> Q:
     )
 
 
-def posts_for_home(*, viewer, before=None, since=None, limit=None) -> FeedPage:
+def posts_for_home(*, viewer, before=None, since=None, limit=None, as_rows=False) -> FeedPage:
     """My posts, people I follow, my groups, and announcements, newest first.
 
     The statement is `_home_page_query` compiled once per shape (`feeds.compiled`): the
     same SQL the ORM would write for this viewer, run with this viewer's values.
+    `as_rows`: the page's items are `PostRow`s instead of model instances (as for every feed).
     """
     size = _page_size(limit)
+    if as_rows:
+        rows = _home_rows(viewer, before=before, since=since, size=size, columns=POST_ROW_COLUMNS)
+        return _rows_page(rows, since=since, size=size)
     rows = _home_rows(viewer, before=before, since=since, size=size, columns=None)
     return _page_of(rows, viewer=viewer, since=since, size=size)
 
 
 class PostRow(NamedTuple):
-    """What the API shows of a post and its author, as plain values (`home_feed_rows`)."""
+    """What the API shows of a post and its author, as plain values: a feed page read with
+    `as_rows`, the same statement reading only these columns, so that no model instances are
+    built (nor the reference cycles between them that the garbage collector then walks:
+    docs/BENCHMARKS.md, "Home feed")."""
 
     id: int
     body: str
@@ -392,14 +403,9 @@ _POST_ROW_LOOKUPS = {
 POST_ROW_COLUMNS = tuple(_POST_ROW_LOOKUPS.get(name, name) for name in PostRow._fields)
 
 
-def home_feed_rows(*, viewer, before=None, since=None, limit=None) -> FeedPage:
-    """`posts_for_home`'s page as `PostRow`s: the same statement reading only what the API
-    shows, with no model instances to build (nor the reference cycles between them that
-    the garbage collector then walks: docs/BENCHMARKS.md, "Home feed")."""
-    size = _page_size(limit)
-    rows = _home_rows(viewer, before=before, since=since, size=size, columns=POST_ROW_COLUMNS)
-    make = PostRow._make
-    return _keyset_page(list(map(make, rows)), since=since, size=size, id_of=_row_id)
+def _rows_page(rows, *, since, size: int) -> FeedPage:
+    """The FeedPage of `size + 1` rows of POST_ROW_COLUMNS: its items are `PostRow`s."""
+    return _keyset_page(list(map(PostRow._make, rows)), since=since, size=size, id_of=_row_id)
 
 
 def _row_id(row: PostRow) -> int:
@@ -588,19 +594,25 @@ def _bounded_per_source(base, viewer, follows, groups, k: int) -> tuple[str, tup
     return sql, params
 
 
-def posts_for_group(*, viewer, group: Group, before=None, since=None, limit=None) -> FeedPage:
+def posts_for_group(
+    *, viewer, group: Group, before=None, since=None, limit=None, as_rows=False
+) -> FeedPage:
     qs = permissions.visible_posts(viewer).filter(group=group)
-    return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+    return _page(qs, viewer=viewer, before=before, since=since, limit=limit, as_rows=as_rows)
 
 
-def posts_for_profile(*, viewer, author, before=None, since=None, limit=None) -> FeedPage:
+def posts_for_profile(
+    *, viewer, author, before=None, since=None, limit=None, as_rows=False
+) -> FeedPage:
     qs = permissions.visible_posts(viewer).filter(author=author)
-    return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+    return _page(qs, viewer=viewer, before=before, since=since, limit=limit, as_rows=as_rows)
 
 
-def posts_for_hashtag(*, viewer, tag: str, before=None, since=None, limit=None) -> FeedPage:
+def posts_for_hashtag(
+    *, viewer, tag: str, before=None, since=None, limit=None, as_rows=False
+) -> FeedPage:
     qs = permissions.visible_posts(viewer).filter(hashtags__name=tag.lower())
-    return _page(qs, viewer=viewer, before=before, since=since, limit=limit)
+    return _page(qs, viewer=viewer, before=before, since=since, limit=limit, as_rows=as_rows)
 
 
 def post_get(*, viewer, post_id) -> Post | None:

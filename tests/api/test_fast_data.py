@@ -7,6 +7,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
+from functools import partial
 
 import pytest
 from django.test import RequestFactory
@@ -21,7 +22,6 @@ from feeds import selectors
 from feeds.api import (
     FeedPageSerializer,
     PostSerializer,
-    feed_page_data,
     feed_rows_data,
     post_data,
 )
@@ -102,12 +102,12 @@ def test_post_data_is_what_the_declared_fields_give(user, request_):
 
 
 @pytest.mark.parametrize("limit", [2, 50])
-def test_feed_page_data_is_what_the_page_serializer_gives(user, request_, limit):
+def test_a_page_of_rows_gives_what_the_page_serializer_gives(user, request_, limit):
     """Results, both cursors and `has_more`, on a page with more after it and on the last."""
     varied_posts(user)
     page = selectors.posts_for_home(viewer=user, limit=limit)
     expected = FeedPageSerializer(page, context={"request": request_}).data
-    got = feed_page_data(page, request_)
+    got = feed_rows_data(selectors.posts_for_home(viewer=user, limit=limit, as_rows=True), request_)
     assert list(got) == list(expected)
     assert got == expected
     assert got["has_more"] is (limit == 2)
@@ -147,24 +147,41 @@ def walk(read, viewer, limit: int) -> list:
         since = page.newest_cursor
 
 
-def test_the_home_feed_rows_give_what_its_posts_give(user, request_):
-    """The API's home feed reads plain rows (`home_feed_rows`, `feed_rows_data`): each page,
+def feeds() -> dict:
+    """The four feeds of `varied_posts`' world, each a reader of pages."""
+    author = Post.objects.get(body="plain").author
+    return {
+        "home": selectors.posts_for_home,
+        "group": partial(selectors.posts_for_group, group=Group.objects.get()),
+        "person": partial(selectors.posts_for_profile, author=author),
+        "hashtag": partial(selectors.posts_for_hashtag, tag="budget"),
+    }
+
+
+@pytest.mark.parametrize("feed", ["home", "group", "person", "hashtag"])
+def test_the_rows_of_a_feed_give_what_its_posts_give(user, request_, feed):
+    """The API reads its feeds as plain rows (`as_rows`, `feed_rows_data`): each page,
     backwards and forwards, for the viewer and for others (another agency, no groups, the
-    account with no profile), is what the model instances' page gives."""
+    account with no profile), is what the page of model instances gives through the
+    serializers."""
     varied_posts(user)
     nameless_author(user)
     for n in range(6):
-        PostFactory(author=user, body=f"more {n}")
+        PostFactory(author=user, body=f"more {n} #budget")
+    read = feeds()[feed]
     for viewer in [user, UserFactory(), UserFactory(profile__agency=None)]:
         for limit in (1, 4, 20):
-            by_rows = walk(selectors.home_feed_rows, viewer, limit)
-            by_posts = walk(selectors.posts_for_home, viewer, limit)
+            by_rows = walk(partial(read, as_rows=True), viewer, limit)
+            by_posts = walk(read, viewer, limit)
             assert len(by_rows) == len(by_posts)
             for rows, posts in zip(by_rows, by_posts, strict=True):
                 got = feed_rows_data(rows, request_)
                 assert list(got) == ["results", "next", "newest", "has_more"]
-                assert got == feed_page_data(posts, request_)
-    shown = feed_rows_data(selectors.home_feed_rows(viewer=user, limit=50), request_)["results"]
+                assert got == FeedPageSerializer(posts, context={"request": request_}).data
+    shown = feed_rows_data(read(viewer=user, limit=50, as_rows=True), request_)["results"]
+    assert shown
+    if feed != "home":
+        return
     assert len(shown) == 12
     authors = [data["author"] for data in shown]
     assert {"display_name", "job_title"} <= set(authors[0])
