@@ -234,6 +234,15 @@ def ids(items) -> set[int]:
     return {item.pk for item in items}
 
 
+def page_ids(read, **kwargs) -> list[int]:
+    """A feed page's post ids, the same whether read as model instances (the pages) or as
+    plain rows (the API, `as_rows`)."""
+    posts = [post.pk for post in read(**kwargs).items]
+    rows = [row.id for row in read(as_rows=True, **kwargs).items]
+    assert rows == posts, f"{read.__name__}: the API's rows are not the page's posts"
+    return posts
+
+
 def check_world(users, groups) -> None:
     viewers = [*users, AnonymousUser()]
     posts = list(Post.objects.select_related("group").order_by("pk"))
@@ -265,21 +274,24 @@ def check_world(users, groups) -> None:
                 in_queryset
             ), f"{who}: post_get disagrees on post {post.pk}"
 
-        # Every feed is a subset of what the viewer may see.
-        home = feed_selectors.posts_for_home(viewer=viewer, limit=100)
-        assert ids(home.items) <= visible, f"{who}: home feed leaks"
+        # Every feed is a subset of what the viewer may see (read as the pages read it, and
+        # as the API reads it: plain rows).
+        home = page_ids(feed_selectors.posts_for_home, viewer=viewer, limit=100)
+        assert set(home) <= visible, f"{who}: home feed leaks"
         for group in groups:
-            page = feed_selectors.posts_for_group(viewer=viewer, group=group, limit=100)
-            assert ids(page.items) <= visible, f"{who}: group {group.pk} feed leaks"
+            page = page_ids(feed_selectors.posts_for_group, viewer=viewer, group=group, limit=100)
+            assert set(page) <= visible, f"{who}: group {group.pk} feed leaks"
             if not permissions.can_view_group(viewer, group):
-                assert not page.items, f"{who}: secret group {group.pk} feed not empty"
+                assert not page, f"{who}: secret group {group.pk} feed not empty"
         for author in authors:
-            page = feed_selectors.posts_for_profile(viewer=viewer, author=author, limit=100)
-            assert ids(page.items) <= visible, f"{who}: profile {author.pk} feed leaks"
+            page = page_ids(
+                feed_selectors.posts_for_profile, viewer=viewer, author=author, limit=100
+            )
+            assert set(page) <= visible, f"{who}: profile {author.pk} feed leaks"
         for tag in TAGS:
-            page = feed_selectors.posts_for_hashtag(viewer=viewer, tag=tag, limit=100)
-            assert ids(page.items) <= visible, f"{who}: #{tag} feed leaks"
-            assert len(page.items) == len(ids(page.items)), f"{who}: #{tag} repeats a post"
+            page = page_ids(feed_selectors.posts_for_hashtag, viewer=viewer, tag=tag, limit=100)
+            assert set(page) <= visible, f"{who}: #{tag} feed leaks"
+            assert len(page) == len(set(page)), f"{who}: #{tag} repeats a post"
         for name, count in feed_selectors.trending_hashtags(viewer=viewer):
             shown = Post.objects.filter(pk__in=visible, hashtags__name=name).count()
             assert count == shown, f"{who}: trending #{name} counts posts they cannot see"
