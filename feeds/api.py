@@ -133,7 +133,8 @@ class PostDataContext:
         self.attachment_path = url_maker("feeds:attachment")
         self.profile_path = url_maker("profiles:detail", str)
         self.datetime = datetime_writer()
-        self._authors: dict[int, dict] = {}
+        self._authors: dict[int, dict] = {}  # by user id
+        self._row_authors: dict[str, dict] = {}  # by user name (`author_of_row`)
 
     def author(self, user) -> dict:
         found = self._authors.get(user.pk)
@@ -142,7 +143,8 @@ class PostDataContext:
         return found
 
     def author_of_row(self, row: selectors.PostRow) -> dict:
-        found = self._authors.get(row.username)
+        """`author` for the author of a `selectors.PostRow`."""
+        found = self._row_authors.get(row.username)
         if found is None:
             if row.profile_id is None:  # as `as_profile` shows an account with no profile
                 display_name, job_title, agency = row.username, "", None
@@ -151,7 +153,7 @@ class PostDataContext:
                 agency = (row.agency_id, row.agency_slug, row.agency_name, row.agency_short_name)
                 if row.agency_id is None:
                     agency = None
-            found = self._authors[row.username] = person_values_data(
+            found = self._row_authors[row.username] = person_values_data(
                 username=row.username,
                 display_name=display_name,
                 agency=agency,
