@@ -117,8 +117,11 @@ def test_a_connection_whose_session_the_server_ended_is_not_lent(
     with django_db_blocker.unblock():
         try:
             assert one_value(connection) == 1
+            # With a timeout, pg_terminate_backend waits until each session has ended, its
+            # message written and its socket closed; without one it only signals, and the
+            # next request could race the session's end (CI saw that once).
             ended = cluster_database.query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
                 " WHERE application_name = %s",
                 (name,),
             )
