@@ -683,14 +683,49 @@ def attachment_get(*, viewer, attachment_id) -> Attachment | None:
     ).first()
 
 
+TRENDING_WINDOW = 500  # trending hashtags count the tags of the newest this-many visible posts
+
+
 def trending_hashtags(*, viewer, limit: int = 10) -> list[tuple[str, int]]:
-    visible = permissions.visible_posts(viewer).order_by("-pk").values("pk")[:500]
-    return list(
-        Hashtag.objects.filter(posts__in=visible)
+    """(name, posts) of the hashtags most used in the newest TRENDING_WINDOW posts `viewer`
+    may see, most used first.
+
+    Compiled once per shape (`feeds.compiled`) like the home feed's statement: on the home
+    page, building this queryset and planning its SQL took longer than running it (1.2 ms
+    of Python and 2.3 ms of planning against 3 ms of execution on the benchmark's data)."""
+    if not permissions.is_active_staff(viewer):
+        return []
+    agency_id = permissions.agency_id_of(viewer)
+    values = {"viewer": viewer.pk, "agency": agency_id}
+    key = (connection.alias, connection.vendor, limit, agency_id is not None)
+
+    def build() -> Statement:
+        markers = {"viewer": marker(0)}
+        if agency_id is not None:
+            markers["agency"] = marker(1)
+        return Statement(
+            _trending_query(_StandIn(markers["viewer"]), markers.get("agency"), limit), markers
+        )
+
+    try:
+        statement = _TRENDING_STATEMENTS.get(key, build)
+    except ShapeError:  # pragma: no cover - the ORM inlined a value: run it as it is
+        return list(_trending_query(viewer, agency_id, limit))
+    return statement.run({k: v for k, v in values.items() if v is not None})
+
+
+def _trending_query(viewer, agency_id, limit: int) -> QuerySet:
+    visible = permissions.visible_posts(viewer, agency_id=agency_id)
+    newest = visible.order_by("-pk").values("pk")[:TRENDING_WINDOW]
+    return (
+        Hashtag.objects.filter(posts__in=newest)
         .annotate(n=Count("posts"))
         .order_by("-n", "name")
         .values_list("name", "n")[:limit]
     )
+
+
+_TRENDING_STATEMENTS = Statements(size=16)
 
 
 def groups_to_post_in(*, viewer) -> QuerySet[Group]:

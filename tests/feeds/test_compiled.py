@@ -276,3 +276,29 @@ def test_a_statement_cursor_takes_djangos_sql():
     with statement_cursor(connection) as cursor:
         cursor.execute("SELECT %s || '%%', %s + 1, '%%s'", ["a", 2])
         assert cursor.fetchall() == [("a%", 3, "%s")]
+
+
+def test_trending_hashtags_compiled_once_give_what_the_orm_gives_each_viewer(user, monkeypatch):
+    """Trending hashtags run one statement per shape (with an agency, without one), compiled
+    for a stand-in: for each viewer, in turn, the counts of their own newest visible posts,
+    as the ORM's queryset built for that viewer counts them. A window of 30 posts out of 80
+    makes what each viewer may see decide which posts are counted."""
+    people = world(user, random.Random(9), n_posts=80)
+    tags = [Hashtag.objects.create(name=f"t{i}") for i in range(8)]
+    rng = random.Random(3)
+    for post in Post.objects.order_by("pk"):
+        post.hashtags.add(*rng.sample(tags, rng.randint(1, 3)))
+    lost = people[4]
+    lost.profile.agency = None
+    lost.profile.save()
+    monkeypatch.setattr(selectors, "TRENDING_WINDOW", 30)
+    monkeypatch.setattr(selectors, "_TRENDING_STATEMENTS", Statements(size=16))
+    answers = {}
+    for viewer in [user, *people[:5], user]:
+        agency_id = permissions.agency_id_of(viewer)
+        expected = list(selectors._trending_query(viewer, agency_id, limit=5))
+        assert expected, "every viewer sees tagged posts"
+        assert selectors.trending_hashtags(viewer=viewer, limit=5) == expected
+        answers[viewer.pk] = expected
+    assert len(set(map(tuple, answers.values()))) > 2, "viewers see different posts"
+    assert len(selectors._TRENDING_STATEMENTS._items) == 2  # the compiled path ran
