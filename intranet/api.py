@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,6 +16,7 @@ from django.template.response import SimpleTemplateResponse
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import ISO_8601, exceptions, pagination, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -47,6 +49,31 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+class FastJSONRenderer(JSONRenderer):
+    """DRF's JSONRenderer, writing with orjson: a feed page's JSON (22 kB) in 0.013 ms
+    instead of 0.2 ms. The same bytes as DRF's (tests/api/test_fast_json.py): compact,
+    UTF-8, U+2028 and U+2029 escaped as DRF escapes them, and date-times, lazy strings and
+    whatever else orjson does not write itself handed to DRF's encoder. Indented answers
+    (`; indent=` in Accept) and values orjson refuses (an integer beyond 64 bits) are
+    rendered by DRF itself. For answers whose data our code builds from known types: orjson
+    writes a float by its own shortest form and NaN as null, where DRF would refuse NaN."""
+
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            out = orjson.dumps(data, default=self.encoder_class().default, option=self._OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError
+            return super().render(data, accepted_media_type, renderer_context)
+        if b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out:  # as DRF: safe inside <script>
+            out = out.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+        return out
+
+
 class RenderInViewMixin:
     """For the read endpoints called most (the feeds, search): the answer is rendered in the
     view's own thread and handed to Django as a plain HttpResponse.
@@ -54,7 +81,13 @@ class RenderInViewMixin:
     Under ASGI, Django renders a response that has a `render()` method (DRF's `Response`
     has) in one more hop to a worker thread and back after the view: about 0.2 ms a request
     on the benchmark machine (docs/BENCHMARKS.md, "Home feed"). `data` stays on the answer,
-    as on DRF's, for whoever reads it after the view (the tests do)."""
+    as on DRF's, for whoever reads it after the view (the tests do). JSON is written by
+    `FastJSONRenderer`."""
+
+    renderer_classes = [
+        FastJSONRenderer,
+        *(r for r in api_settings.DEFAULT_RENDERER_CLASSES if not issubclass(r, JSONRenderer)),
+    ]
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
