@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.html import escape, strip_tags
@@ -16,6 +17,7 @@ from wagtail.models import Page, PageViewRestriction
 from wagtail.search.query import And, Not, Or, Phrase, PlainText, SearchQuery
 
 import permissions
+from feeds.compiled import ShapeError, Statement, Statements
 from groups.models import Group
 
 from .models import GUIDELINES_SLUG, AgencyPage, NewsArticle, StandardPage
@@ -54,17 +56,30 @@ def guidelines_url() -> str:
     `url_path` below the site's root page (the intranet home, at depth 2), served under the
     /intranet/ mount, without asking Wagtail's site routing.
     """
-    url_path = (
-        StandardPage.objects.live()
-        .filter(slug=GUIDELINES_SLUG, depth__gt=2)
-        .order_by("depth", "pk")
-        .values_list("url_path", flat=True)
-        .first()
-    )
+    key = (connection.alias, connection.vendor)
+    try:
+        rows = _GUIDELINES_STATEMENTS.get(key, lambda: Statement(_guidelines_query(), {})).run({})
+    except ShapeError:  # pragma: no cover - the ORM inlined a value: run it as it is
+        rows = list(_guidelines_query())
+    url_path = rows[0][0] if rows else ""
     if not url_path:
         return ""
     below_root = url_path.strip("/").split("/", 1)[1]
     return reverse("wagtail_serve", args=[f"{below_root}/"])
+
+
+def _guidelines_query() -> QuerySet:
+    """The guidelines page's `url_path`, compiled once (`feeds.compiled`): building Wagtail's
+    queryset took a millisecond, ten times what running it takes."""
+    return (
+        StandardPage.objects.live()
+        .filter(slug=GUIDELINES_SLUG, depth__gt=2)
+        .order_by("depth", "pk")
+        .values_list("url_path")[:1]
+    )
+
+
+_GUIDELINES_STATEMENTS = Statements(size=4)
 
 
 # --- search -----------------------------------------------------------------------------------

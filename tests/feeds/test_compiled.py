@@ -20,8 +20,9 @@ from feeds.compiled import (
 )
 from feeds.cursors import encode_cursor
 from feeds.models import Hashtag, Post
+from groups.models import Group
 from profiles.models import Profile
-from tests.factories import DepartmentFactory, UserFactory
+from tests.factories import DepartmentFactory, GroupFactory, MembershipFactory, UserFactory
 from tests.feeds.test_feed_queries import world
 
 pytestmark = pytest.mark.django_db
@@ -302,3 +303,27 @@ def test_trending_hashtags_compiled_once_give_what_the_orm_gives_each_viewer(use
         answers[viewer.pk] = expected
     assert len(set(map(tuple, answers.values()))) > 2, "viewers see different posts"
     assert len(selectors._TRENDING_STATEMENTS._items) == 2  # the compiled path ran
+
+
+def test_the_composers_groups_compiled_once_are_each_viewers_own(user, outsider, monkeypatch):
+    """One statement for every viewer: each gets their own memberships, by name then id, as
+    the ORM's queryset gives them (every field loaded); no groups for someone in none, nor
+    for an account that is not active staff."""
+    names = ["Zoning", "agile", "Budget", "budget", "Ökologie"]
+    kinds = (Group.Kind.values * 2)[: len(names)]
+    groups = [GroupFactory(name=n, kind=k) for n, k in zip(names, kinds, strict=True)]
+    for group in groups[::2]:
+        MembershipFactory(group=group, user=user)
+    for group in groups[1:]:
+        MembershipFactory(group=group, user=outsider)
+    nobody = UserFactory()
+    monkeypatch.setattr(selectors, "_COMPOSER_STATEMENTS", Statements(size=4))
+    for viewer in (user, outsider, nobody, user):
+        expected = list(selectors._groups_to_post_in_query(viewer))
+        got = selectors.groups_to_post_in(viewer=viewer)
+        assert [instance_state(g) for g in got] == [instance_state(g) for g in expected]
+    assert len(selectors.groups_to_post_in(viewer=user)) == 3
+    assert len(selectors.groups_to_post_in(viewer=outsider)) == 4
+    assert len(selectors._COMPOSER_STATEMENTS._items) == 1  # the compiled path ran
+    user.is_active = False
+    assert selectors.groups_to_post_in(viewer=user) == []
