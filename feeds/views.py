@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import permissions
-from groups.selectors import invitations_for
+from groups.selectors import pending_invitation_count
 
 from . import actions, cards, selectors
 from .cursors import InvalidCursor
@@ -82,7 +82,7 @@ def _render_home(request: HttpRequest, form: PostForm, *, status: int = 200) -> 
         "since": since,
         "base_url": reverse("feeds:home"),
         "trending": selectors.trending_hashtags(viewer=request.user),
-        "invitation_count": invitations_for(user=request.user).count(),
+        "invitation_count": pending_invitation_count(user=request.user),
         "files_dropped": bool(request.FILES) and form.is_bound and bool(form.errors),
     }
     return render(request, "feeds/home.html", context, status=status)

@@ -119,3 +119,20 @@ def test_membership_of(user, world):
     assert selectors.membership_of(user=user, group=world["open"]) is None
     user.is_active = False
     assert selectors.membership_of(user=user, group=world["private"]) is None
+
+
+def test_each_person_gets_their_own_pending_invitation_count(monkeypatch):
+    """A statement compiled once, run for each person: their pending invitations only."""
+    from feeds.compiled import Statements
+
+    people = [UserFactory() for _ in range(3)]
+    groups = [GroupFactory(kind=Group.Kind.PRIVATE) for _ in range(3)]
+    statuses = [Invitation.Status.PENDING, Invitation.Status.DECLINED, Invitation.Status.PENDING]
+    for n, person in enumerate(people):
+        for group, status in zip(groups[: n + 1], statuses, strict=False):
+            Invitation.objects.create(group=group, invitee=person, status=status)
+    monkeypatch.setattr(selectors, "_INVITATION_STATEMENTS", Statements(size=4))
+    counts = [selectors.pending_invitation_count(user=p) for p in (*people, UserFactory())]
+    assert counts == [1, 1, 2, 0]
+    assert counts[:3] == [selectors.invitations_for(user=p).count() for p in people]
+    assert len(selectors._INVITATION_STATEMENTS._items) == 1  # the compiled path ran
