@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 import permissions
-from feeds.compiled import ShapeError, Statement, Statements, marker
+from feeds.compiled import CountOf
 
 from .models import Group, Invitation, JoinRequest, Membership
 
@@ -85,26 +84,15 @@ def invitations_for(*, user) -> QuerySet[Invitation]:
 
 
 def pending_invitation_count(*, user) -> int:
-    """How many invitations `user` has not answered (the home page's side column), by a
-    statement compiled once (`feeds.compiled`), as the home page asks on every visit."""
-
-    def build() -> Statement:
-        return Statement(_pending_count_query(marker(0)), {"user": marker(0)})
-
-    try:
-        statement = _INVITATION_STATEMENTS.get((connection.alias, connection.vendor), build)
-    except ShapeError:  # pragma: no cover - the ORM inlined a value: run it as it is
-        return _pending_count_query(user.pk).count()
-    rows = statement.run({"user": user.pk})
-    return rows[0][0] if rows else 0
+    """How many invitations `user` has not answered (the home page's side column), compiled
+    once (`feeds.compiled.CountOf`), as the home page asks on every visit."""
+    return _pending_invitations(user.pk)
 
 
-def _pending_count_query(user_id) -> QuerySet:
-    pending = Invitation.objects.filter(invitee_id=user_id, status=Invitation.Status.PENDING)
-    return pending.order_by().values("invitee_id").annotate(n=Count("pk")).values_list("n")
-
-
-_INVITATION_STATEMENTS = Statements(size=4)
+_pending_invitations = CountOf(
+    lambda user_id: Invitation.objects.filter(invitee_id=user_id, status=Invitation.Status.PENDING),
+    person="invitee_id",
+)
 
 
 def invitation_get(*, user, invitation_id) -> Invitation | None:

@@ -13,12 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 import permissions
-from feeds.compiled import ShapeError, Statement, Statements, marker
+from feeds.compiled import CountOf
 
 from .models import DEFAULT_DELIVERY, Delivery, Kind, Notification, NotificationPreference
 
@@ -40,31 +39,17 @@ def visible_notifications(viewer) -> QuerySet[Notification]:
 
 
 def unread_count(*, user) -> int:
-    """The bell's number: one indexed count (the consumer prunes what became invisible).
-
-    Every page shows the bell, so the count is a statement compiled once (`feeds.compiled`):
-    building the queryset and planning it took longer than running it."""
+    """The bell's number: one indexed count (the consumer prunes what became invisible),
+    compiled once (`feeds.compiled.CountOf`), as every page shows the bell."""
     if not permissions.is_active_staff(user):
         return 0
-
-    def build() -> Statement:
-        return Statement(_unread_query(marker(0)), {"user": marker(0)})
-
-    try:
-        statement = _UNREAD_STATEMENTS.get((connection.alias, connection.vendor), build)
-    except ShapeError:  # pragma: no cover - the ORM inlined a value: run it as it is
-        return _unread_query(user.pk).count()
-    rows = statement.run({"user": user.pk})
-    return rows[0][0] if rows else 0
+    return _unread(user.pk)
 
 
-def _unread_query(user_id) -> QuerySet:
-    """Unread notifications of `user_id`, counted as one row (grouped by recipient)."""
-    unread = Notification.objects.filter(recipient_id=user_id, read_at__isnull=True)
-    return unread.order_by().values("recipient_id").annotate(n=Count("pk")).values_list("n")
-
-
-_UNREAD_STATEMENTS = Statements(size=4)
+_unread = CountOf(
+    lambda user_id: Notification.objects.filter(recipient_id=user_id, read_at__isnull=True),
+    person="recipient_id",
+)
 
 
 @dataclass

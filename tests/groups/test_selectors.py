@@ -131,8 +131,8 @@ def test_each_person_gets_their_own_pending_invitation_count(monkeypatch):
     for n, person in enumerate(people):
         for group, status in zip(groups[: n + 1], statuses, strict=False):
             Invitation.objects.create(group=group, invitee=person, status=status)
-    monkeypatch.setattr(selectors, "_INVITATION_STATEMENTS", Statements(size=4))
+    monkeypatch.setattr(selectors._pending_invitations, "_statements", Statements(size=4))
     counts = [selectors.pending_invitation_count(user=p) for p in (*people, UserFactory())]
     assert counts == [1, 1, 2, 0]
     assert counts[:3] == [selectors.invitations_for(user=p).count() for p in people]
-    assert len(selectors._INVITATION_STATEMENTS._items) == 1  # the compiled path ran
+    assert len(selectors._pending_invitations._statements._items) == 1  # the compiled path ran

@@ -20,13 +20,13 @@ def test_each_person_gets_their_own_unread_count(monkeypatch):
                 recipient=person, kind=Kind.FOLLOW, key=f"k{i}", url="/",
                 read_at=timezone.now() if i % 2 else None,
             )  # fmt: skip
-    monkeypatch.setattr(selectors, "_UNREAD_STATEMENTS", Statements(size=4))
+    monkeypatch.setattr(selectors._unread, "_statements", Statements(size=4))
     counts = [selectors.unread_count(user=person) for person in (*people, people[0])]
     expected = [
         Notification.objects.filter(recipient=p, read_at__isnull=True).count()
         for p in (*people, people[0])
     ]
     assert counts == expected == [0, 1, 2, 3, 0]
-    assert len(selectors._UNREAD_STATEMENTS._items) == 1  # the compiled path ran
+    assert len(selectors._unread._statements._items) == 1  # the compiled path ran
     people[3].is_active = False
     assert selectors.unread_count(user=people[3]) == 0
