@@ -292,8 +292,9 @@ def report_post(*, reporter, post: Post, reason: str, details: str = "") -> Repo
 
     404 if the reporter may not see the post (its existence is not theirs to know). Bad input
     is a ValidationError by field: an unknown reason, details too long, one's own post, or a
-    second report while the first is still open. No outbox event: nothing follows a report
-    but a moderator reading the list in Django's admin.
+    second report while the first is still open. Records `report.created` with the report,
+    so that the moderators are told (notifications.consumers.report_created); the report
+    itself is read and resolved in Django's admin.
     """
     if not permissions.can_view_post(reporter, post):
         raise Http404
@@ -325,8 +326,10 @@ def report_post(*, reporter, post: Post, reason: str, details: str = "") -> Repo
         raise ValidationError({NON_FIELD_ERRORS: already}, code="duplicate")
     try:
         with transaction.atomic():
-            return Report.objects.create(
+            report = Report.objects.create(
                 post=post, reporter=reporter, reason=reason, details=details
             )
+            record_event(topic="report.created", object_id=report.pk)
+            return report
     except IntegrityError as exc:  # the same report sent twice at once
         raise ValidationError({NON_FIELD_ERRORS: already}, code="duplicate") from exc

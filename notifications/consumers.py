@@ -4,7 +4,8 @@ Events carry ids only: each handler reloads what the event names and asks the pe
 module who may see it. A notification about a post or a comment goes only to people in
 `permissions.post_audience(post)` (so a mention inside a secret group reaches nobody outside
 it), is never about one's own doing, and respects the recipient's preference for its kind
-(`off`: nothing is written).
+(`off`: nothing is written). A report of a post goes to the moderators the permission module
+names (`permissions.report_moderators()`), and says nothing of what the post says.
 
 Idempotent: every notification has a key (what it is about) unique per recipient, so handling
 an event twice writes nothing new; grouped reactions are recomputed from the reaction rows.
@@ -26,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import permissions
-from feeds.models import Comment, Mention, Post, Reaction
+from feeds.models import Comment, Mention, Post, Reaction, Report
 from groups.models import Group, Invitation, JoinRequest, Membership
 from profiles.models import Follow, Profile
 
@@ -415,6 +416,42 @@ def join_request_decided(request_id: int, payload: dict) -> None:
     )
 
 
+# --- reports of posts ------------------------------------------------------------------------
+
+
+def report_created(report_id: int, payload: dict) -> None:
+    """report.created: tell every moderator (`permissions.report_moderators`) that a post
+    was reported, linking to the report in Django's admin, where they resolve it.
+
+    Neither the reporter nor the post's author is told (the author never learns of a report,
+    even when they moderate). The notification names the reporter and the reason, never
+    the post's text or the reporter's details, and is not tied to the post: what was
+    reported is read in the admin, and a post the author deletes still leaves a report to
+    resolve. A report resolved before the event was handled tells nobody.
+    """
+    report = Report.objects.select_related("post").filter(pk=report_id).first()
+    if report is None or report.status != Report.Status.OPEN:
+        return
+    moderators = (
+        permissions.report_moderators()
+        .exclude(pk__in=[report.reporter_id, report.post.author_id])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    url = reverse("admin:feeds_report_change", args=[report.pk])
+    write(
+        Draft(
+            recipient_id=user_id,
+            kind=Kind.REPORT,
+            key=f"report:{report.pk}",
+            url=url,
+            actor_id=report.reporter_id,
+            extra={"reason": report.reason},
+        )
+        for user_id in moderators
+    )
+
+
 # --- keeping what people are told in line with what they may see -----------------------------
 
 
@@ -491,6 +528,7 @@ HANDLERS: dict[str, Callable[[int, dict], None]] = {
     "invitation.declined": invitation_answered,
     "join_request.created": join_request_created,
     "join_request.decided": join_request_decided,
+    "report.created": report_created,
     "membership.changed": membership_changed,
     "group.updated": group_updated,
     "profile.updated": profile_updated,

@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -5,13 +7,21 @@ from .models import Delivery, Kind
 
 
 class PreferencesForm(forms.Form):
-    """One choice per kind of notification: in Agora, email at once, daily email, off."""
+    """One choice per kind of notification: in Agora, email at once, daily email, off.
 
-    def __init__(self, *args, current: dict[str, str], **kwargs) -> None:
+    `kinds`: the kinds to offer (`notifications.selectors.kinds_for`: those the person can
+    receive), in `Kind` order; every kind if not given.
+    """
+
+    def __init__(
+        self, *args, current: dict[str, str], kinds: Iterable[str] | None = None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
-        for kind, label in Kind.choices:
+        offered = set(Kind.values if kinds is None else kinds)
+        self.kinds = [kind for kind in Kind.values if kind in offered]
+        for kind in self.kinds:
             self.fields[kind] = forms.ChoiceField(
-                label=label,
+                label=Kind(kind).label,
                 choices=Delivery.choices,
                 initial=current[kind],
                 widget=forms.RadioSelect,
@@ -19,4 +29,4 @@ class PreferencesForm(forms.Form):
             )
 
     def kind_fields(self):
-        return [self[kind] for kind in Kind.values]
+        return [self[kind] for kind in self.kinds]

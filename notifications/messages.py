@@ -9,6 +9,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from feeds.models import Report
+
 from .models import Kind, Notification
 
 
@@ -54,12 +56,29 @@ def describe(notification: Notification) -> str:
         return _("Your request to join %(group)s was declined") % {"group": group}
     if kind == Kind.NEWS:
         return _("News: %(title)s") % {"title": notification.extra.get("title", "")}
+    if kind == Kind.REPORT:
+        return _("%(who)s reported a post: %(reason)s") % {
+            "who": who,
+            "reason": reason_label(notification.extra.get("reason", "")),
+        }
     return _("Something happened")
+
+
+def reason_label(reason: str) -> str:
+    """A report's reason as its reader says it ("Spam or advertising")."""
+    if reason in Report.Reason.values:
+        return str(Report.Reason(reason).label)
+    return str(Report.Reason.OTHER.label)
 
 
 def excerpt(notification: Notification, *, length: int = 140) -> str:
     """A short quote of what was written (the comment, else the post), as plain text
-    (from the rendered Markdown: no `**`, links as their text)."""
+    (from the rendered Markdown: no `**`, links as their text).
+
+    Never for a report: what was reported is read in the admin, not in lists and emails.
+    """
+    if notification.kind == Kind.REPORT:
+        return ""
     if notification.kind == Kind.NEWS:
         text = notification.extra.get("lead", "")
     elif notification.comment_id and notification.comment is not None:

@@ -22,6 +22,7 @@ class Kind(models.TextChoices):
     JOIN_REQUEST = "join_request", _("Requests to join a group I run")
     JOIN_DECISION = "join_decision", _("Answers to my requests to join a group")
     NEWS = "news", _("Intranet news for all staff or my agency")
+    REPORT = "report", _("Reports of posts to moderate")  # moderators only
 
 
 class Delivery(models.TextChoices):
@@ -31,13 +32,18 @@ class Delivery(models.TextChoices):
     OFF = "off", _("Off")
 
 
-# What a person gets until they choose: someone who needs them reaches them by email once a
-# day; everything else stays in Agora.
+# What a person gets until they choose: someone who needs them (or a report that waits for a
+# moderator) reaches them by email once a day; everything else stays in Agora.
 DEFAULT_DELIVERY: dict[str, str] = dict.fromkeys(Kind.values, Delivery.IN_APP) | {
     Kind.MENTION: Delivery.DIGEST,
     Kind.INVITATION: Delivery.DIGEST,
     Kind.JOIN_REQUEST: Delivery.DIGEST,
+    Kind.REPORT: Delivery.DIGEST,
 }
+
+# Kinds only the moderators of reports receive (`permissions.can_moderate_reports` decides):
+# nobody else is shown them or offered a choice about them (notifications.selectors).
+MODERATOR_KINDS = frozenset({Kind.REPORT})
 
 
 class NotificationPreference(models.Model):

@@ -2,7 +2,8 @@
 
 Every list starts from `visible_notifications(viewer)`, which asks the permission module again
 at read time: a notification about a post or comment someone may no longer see (they left the
-private group since, the post was deleted) is never shown, counted in a digest, or emailed.
+private group since, the post was deleted), or about a report to someone who no longer
+moderates, is never shown, counted in a digest, or emailed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from django.utils.dateparse import parse_datetime
 import permissions
 from feeds.compiled import CountOf
 
-from .models import DEFAULT_DELIVERY, Delivery, Kind, Notification, NotificationPreference
+from .models import (
+    DEFAULT_DELIVERY,
+    MODERATOR_KINDS,
+    Delivery,
+    Kind,
+    Notification,
+    NotificationPreference,
+)
 
 PAGE_SIZE = 30
 MAX_PAGE_SIZE = 100
@@ -31,23 +39,35 @@ def visible_notifications(viewer) -> QuerySet[Notification]:
         return Notification.objects.none()
     posts = permissions.visible_posts(viewer).values("pk")
     groups = permissions.visible_groups(viewer).values("pk")
-    return Notification.objects.filter(recipient_id=viewer.pk).filter(
+    visible = Notification.objects.filter(recipient_id=viewer.pk).filter(
         Q(post__isnull=True) | Q(post__in=posts),
         Q(comment__isnull=True) | Q(comment__deleted__isnull=True),
         Q(group__isnull=True) | Q(group__in=groups),
     )
+    if not permissions.can_moderate_reports(viewer):
+        visible = visible.exclude(kind__in=MODERATOR_KINDS)
+    return visible
 
 
 def unread_count(*, user) -> int:
     """The bell's number: one indexed count (the consumer prunes what became invisible),
-    compiled once (`feeds.compiled.CountOf`), as every page shows the bell."""
+    compiled once (`feeds.compiled.CountOf`), as every page shows the bell. Reports of posts
+    count only for a moderator: nothing prunes them when someone stops moderating, and the
+    list (`visible_notifications`) no longer shows them to that person."""
     if not permissions.is_active_staff(user):
         return 0
-    return _unread(user.pk)
+    if permissions.can_moderate_reports(user):
+        return _unread(user.pk)
+    return _unread_not_moderating(user.pk)
 
 
-_unread = CountOf(
-    lambda user_id: Notification.objects.filter(recipient_id=user_id, read_at__isnull=True),
+def _unread_rows(user_id: int) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True)
+
+
+_unread = CountOf(_unread_rows, person="recipient_id")
+_unread_not_moderating = CountOf(
+    lambda user_id: _unread_rows(user_id).exclude(kind__in=sorted(MODERATOR_KINDS)),
     person="recipient_id",
 )
 
@@ -109,6 +129,15 @@ def notification_get(*, viewer, notification_id) -> Notification | None:
 
 
 # --- preferences ------------------------------------------------------------------------------
+
+
+def kinds_for(*, user) -> list[str]:
+    """The kinds of notification `user` can receive now, in `Kind` order: the ones about
+    reports only while the permission module counts them as a moderator (someone who no
+    longer is sees none of those they had, and is offered no choice about them)."""
+    if permissions.can_moderate_reports(user):
+        return list(Kind.values)
+    return [kind for kind in Kind.values if kind not in MODERATOR_KINDS]
 
 
 def preferences_for(*, user) -> dict[str, str]:

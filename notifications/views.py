@@ -92,8 +92,9 @@ def read_all(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
     current = selectors.preferences_for(user=request.user)
+    kinds = selectors.kinds_for(user=request.user)  # reports: for moderators only
     if request.method == "POST":
-        form = PreferencesForm(request.POST, current=current)
+        form = PreferencesForm(request.POST, current=current, kinds=kinds)
         if form.is_valid():
             try:
                 actions.set_preferences(user=request.user, choices=form.cleaned_data)
@@ -105,7 +106,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                 return redirect("notifications:preferences")
         status = 400
     else:
-        form = PreferencesForm(current=current)
+        form = PreferencesForm(current=current, kinds=kinds)
         status = 200
     return render(request, "notifications/preferences.html", {"form": form}, status=status)
 
@@ -126,9 +127,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         context["kind_label"] = Kind(kind).label if kind in Kind.values else None
         return render(request, "notifications/unsubscribe.html", context)
     try:
-        _user, kinds = actions.unsubscribe(token=token)
+        user, kinds = actions.unsubscribe(token=token)
     except ValidationError:
         return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
     context["done"] = True
-    context["kind_labels"] = [Kind(kind).label for kind in kinds]
+    # Every emailed kind stops (reports too, should they become a moderator later); the page
+    # names only the kinds they can receive.
+    receivable = selectors.kinds_for(user=user)
+    context["kind_labels"] = [Kind(kind).label for kind in kinds if kind in receivable]
     return render(request, "notifications/unsubscribe.html", context)

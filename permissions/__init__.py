@@ -5,7 +5,8 @@ updates and notifications) asks this module, in whichever form it needs:
 
 - one object:       `can_view_post(user, post)`, `can_view_group(user, group)`, ...
 - a queryset:       `visible_posts(user)`, `visible_groups(user)`, `visible_comments(user)`
-- an audience:      `post_audience(post)`: the users who may see a post
+- an audience:      `post_audience(post)`: the users who may see a post, and
+                    `report_moderators()`: the users who resolve reports of posts
 - live streams:     `live_streams(user)`: the streams a user's websockets may read, and
                     `post_stream(post)`: the one stream a post's live events go to
 
@@ -19,6 +20,8 @@ Rules
   otherwise by its members only. Deleted posts are seen by nobody.
 - Groups: open and private groups are listed for all staff; a secret group exists only for
   its members and the people invited to it. Outsiders get 404 for it, never 403.
+- Reports of posts are resolved by whoever Django's admin lets change them: active site
+  staff (`is_staff`) with `feeds.change_report` (the "Moderators" group, or superusers).
 """
 
 from __future__ import annotations
@@ -295,6 +298,32 @@ def can_publish_announcement(user: AnyUser) -> bool:
 
 def can_post_to_agency(user: AnyUser) -> bool:
     return agency_id_of(user) is not None
+
+
+# --- reports of posts -----------------------------------------------------------------------
+# Reports are handled in Django's admin (feeds.admin.ReportAdmin), and these two forms ask what
+# the admin asks before it lets someone change a report: active (is_active), allowed into the
+# admin (is_staff), and granted `feeds.change_report` (directly, through a group such as
+# "Moderators", or as a superuser), through the configured authentication backend.
+
+REPORT_PERMISSION = "feeds.change_report"
+
+
+def can_moderate_reports(user: AnyUser) -> bool:
+    """May `user` resolve reports of posts (and so hear about new ones)?"""
+    return is_active_staff(user) and user.is_staff and user.has_perm(REPORT_PERMISSION)
+
+
+def report_moderators() -> QuerySet:
+    """The users who may resolve reports: `can_moderate_reports` as a queryset.
+
+    Every report reaches them whatever the post's audience, as the admin shows them every
+    reported post.
+    """
+    User = get_user_model()
+    return User.objects.with_perm(
+        REPORT_PERMISSION, is_active=True, include_superusers=True
+    ).filter(is_staff=True)
 
 
 # --- comments, reactions, attachments -------------------------------------------------------

@@ -14,6 +14,7 @@ from feeds.models import Post, Report
 from groups.models import Group
 from intranet.actions import grant_role
 from intranet.models import IntranetHomePage
+from outbox.models import OutboxEvent
 from tests.factories import GroupFactory, MembershipFactory, PostFactory, UserFactory
 from tests.intranet.conftest import guide, publish
 
@@ -43,6 +44,16 @@ def test_a_report_is_recorded_open(user, post):
     assert (report.post, report.reporter, report.reason) == (post, user, "spam")
     assert report.details == "Ads" and report.status == Report.Status.OPEN
     assert report.resolved_by is None
+
+
+def test_a_report_records_one_event_for_the_moderators(user, post):
+    """`report.created` names the report (the moderators' notifications follow from it);
+    a refused report records nothing, and the event carries no text of the post."""
+    report = actions.report_post(reporter=user, post=post, reason="spam")
+    with pytest.raises(ValidationError):
+        actions.report_post(reporter=user, post=post, reason="spam")  # already reported
+    [event] = OutboxEvent.objects.all()
+    assert (event.topic, event.object_id, event.payload) == ("report.created", report.pk, {})
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,16 @@
 """The permission rules, one situation at a time, through every form of the module."""
 
+from itertools import product
+
 import pytest
-from django.contrib.auth.models import AnonymousUser
+from django.contrib import admin
+from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth.models import Group as AuthGroup
 from django.utils import timezone
 
 import permissions
 from feeds import selectors
-from feeds.models import Post
+from feeds.models import Post, Report
 from groups.actions import join_group, leave_group
 from groups.models import Group, Invitation, Membership
 from tests.factories import (
@@ -235,3 +239,41 @@ def test_comments_and_attachments_follow_their_post(user, outsider):
     assert not permissions.visible_comments(outsider).exists()
     assert selectors.attachment_get(viewer=outsider, attachment_id=attachment.pk) is None
     assert selectors.attachment_get(viewer=user, attachment_id=attachment.pk) == attachment
+
+
+def test_report_moderators_are_whom_the_admin_lets_resolve_reports(rf):
+    """Every mix of active, site staff, superuser and the permission (none, view only,
+    change directly, change through a group): `report_moderators()` is exactly the people
+    `can_moderate_reports` accepts, who are exactly those Django's admin lets change a
+    report."""
+    change = Permission.objects.get(codename="change_report")
+    view = Permission.objects.get(codename="view_report")
+    handlers = AuthGroup.objects.create(name="Report handlers")
+    handlers.permissions.add(change)
+    people = []
+    for active, staff, superuser, grant in product(
+        (True, False), (True, False), (True, False), ("none", "view", "direct", "group")
+    ):
+        person = UserFactory(is_active=active, is_staff=staff, is_superuser=superuser)
+        if grant == "view":
+            person.user_permissions.add(view)
+        elif grant == "direct":
+            person.user_permissions.add(change)
+        elif grant == "group":
+            person.groups.add(handlers)
+        people.append(person)
+
+    report_admin = admin.site._registry[Report]
+    expected = set()
+    for person in people:
+        request = rf.get("/admin/feeds/report/")
+        request.user = type(person).objects.get(pk=person.pk)  # no cached permissions
+        admin_lets_in = admin.site.has_permission(request)
+        admin_lets_change = admin_lets_in and report_admin.has_change_permission(request)
+        assert permissions.can_moderate_reports(request.user) is admin_lets_change, person
+        if admin_lets_change:
+            expected.add(person.pk)
+    in_queryset = set(permissions.report_moderators().values_list("pk", flat=True))
+    assert in_queryset == expected
+    assert len(expected) == 6  # active staff: superusers (4 grants), direct, group
+    assert not permissions.can_moderate_reports(AnonymousUser())
