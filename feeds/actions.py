@@ -8,6 +8,8 @@ PermissionDenied (403), Http404 (the object, or its existence, is not the actor'
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,7 +27,17 @@ from groups.models import Group
 from outbox.actions import record_event
 
 from .attachments import CheckedUpload, check_upload
-from .models import Attachment, Comment, Hashtag, Mention, Post, Reaction, Report
+from .idempotency import IdempotentRequest, KeyInFlight, KeyMismatch, Replay
+from .models import (
+    Attachment,
+    Comment,
+    Hashtag,
+    IdempotencyKey,
+    Mention,
+    Post,
+    Reaction,
+    Report,
+)
 from .rendering import render
 
 
@@ -140,6 +152,74 @@ def check_attachments(files: Sequence[UploadedFile]) -> list[CheckedUpload]:
     return checked
 
 
+class _KeyTaken(Exception):
+    """The key's row could not be written: another request with the key got there first."""
+
+
+def _answer_if_done(actor, once: IdempotentRequest | None) -> None:
+    """Before anything is validated or written: if `actor` sent this key before, raise how to
+    answer instead of writing again (Replay, KeyMismatch, KeyInFlight). A replay skips the
+    checks, as the first request passed them; the view re-reads what it created through the
+    selectors, which ask the permission module again. Expired keys (everyone's: one indexed
+    DELETE, outside the action's transaction) are deleted first, so a key reused after that
+    is a new request."""
+    if once is None:
+        return
+    expired = timezone.now() - timedelta(hours=settings.AGORA_IDEMPOTENCY_KEY_HOURS)
+    IdempotencyKey.objects.filter(created__lt=expired).delete()
+    _raise_if_used(actor, once)
+
+
+def _raise_if_used(actor, once: IdempotentRequest) -> None:
+    earlier = (
+        IdempotencyKey.objects.filter(user=actor, key=once.key)
+        .values_list("endpoint", "fingerprint", "post_id", "comment_id")
+        .first()
+    )
+    if earlier is None:
+        return
+    endpoint, fingerprint, post_id, comment_id = earlier
+    if (endpoint, fingerprint) != (once.endpoint, once.fingerprint):
+        raise KeyMismatch
+    if post_id is None and comment_id is None:
+        raise KeyInFlight  # only a row the first request has not filled in yet
+    raise Replay(post_id=post_id, comment_id=comment_id)
+
+
+@contextmanager
+def _atomic_once(actor, once: IdempotentRequest | None):
+    """The action's transaction. With a key, its first write is the key's row (yielded for
+    `_settle_key`): the post or comment and its key commit or roll back together.
+
+    A second request with the same key, sent while the first is still writing, waits at that
+    INSERT (on the unique (user, key) index on PostgreSQL, for the write lock on SQLite)
+    until the first commits; the INSERT then fails before anything else is written, and the
+    second answers from the first's row like any later retry."""
+    try:
+        with transaction.atomic():
+            yield _claim_key(actor, once)
+    except _KeyTaken:
+        _raise_if_used(actor, once)
+        raise KeyInFlight from None  # the row that took the key is gone: a retry may write
+
+
+def _claim_key(actor, once: IdempotentRequest | None) -> IdempotencyKey | None:
+    if once is None:
+        return None
+    try:
+        return IdempotencyKey.objects.create(
+            user=actor, key=once.key, endpoint=once.endpoint, fingerprint=once.fingerprint
+        )
+    except IntegrityError as exc:  # (user, key) is taken
+        raise _KeyTaken from exc  # out of the atomic block, which rolls back
+
+
+def _settle_key(claim: IdempotencyKey | None, **created) -> None:
+    """Record what the keyed request created (`post=` or `comment=`), in its transaction."""
+    if claim is not None:
+        IdempotencyKey.objects.filter(pk=claim.pk).update(**created)
+
+
 def create_post(
     *,
     author,
@@ -149,11 +229,14 @@ def create_post(
     attachments: Sequence[UploadedFile] = (),
     is_announcement: bool = False,
     agency=None,
+    once: IdempotentRequest | None = None,
 ) -> Post:
     """`agency`: for an announcement to one agency's staff, that agency (default: the
-    author's own)."""
+    author's own). `once`: the request's Idempotency-Key or form token; if the author sent
+    it before, raises Replay (with that post's id), KeyMismatch or KeyInFlight instead."""
     if not permissions.is_active_staff(author):
         raise PermissionDenied
+    _answer_if_done(author, once)
     body = _clean_body(body)
     agency_id = _check_audience(author, audience, group, is_announcement)
     if agency is not None:
@@ -164,7 +247,7 @@ def create_post(
         agency_id = agency.pk
     checked = check_attachments(attachments)
     rendered = render(body)
-    with transaction.atomic():
+    with _atomic_once(author, once) as claim:
         post = Post.objects.create(
             author=author,
             body=body,
@@ -191,6 +274,7 @@ def create_post(
         # What the caller and the live publisher may show at once without reading them back
         # (selectors.post_as_written).
         post.written_hashtags, post.written_attachments = tags, saved
+        _settle_key(claim, post=post)
         record_event(topic="post.created", object_id=post.pk, instance=post)
     return post
 
@@ -227,11 +311,20 @@ def delete_post(*, post: Post, actor) -> Post:
     return post
 
 
-def add_comment(*, post: Post, author, body: str, parent: Comment | None = None) -> Comment:
+def add_comment(
+    *,
+    post: Post,
+    author,
+    body: str,
+    parent: Comment | None = None,
+    once: IdempotentRequest | None = None,
+) -> Comment:
+    """`once`: as for create_post (Replay carries the comment's id)."""
     if not permissions.can_view_post(author, post):
         raise Http404
     if not permissions.can_comment_on(author, post):
         raise PermissionDenied
+    _answer_if_done(author, once)
     body = _clean_body(body)
     if parent is not None:
         if parent.post_id != post.pk or parent.deleted is not None:
@@ -239,11 +332,12 @@ def add_comment(*, post: Post, author, body: str, parent: Comment | None = None)
         if parent.parent_id is not None:
             parent = parent.parent  # one level of replies: a reply to a reply joins the thread
     rendered = render(body)
-    with transaction.atomic():
+    with _atomic_once(author, once) as claim:
         comment = Comment.objects.create(
             post=post, parent=parent, author=author, body=body, body_html=rendered.html
         )
         _sync_mentions(post, rendered.mentions, comment=comment, new=True)
+        _settle_key(claim, comment=comment)
         record_event(topic="comment.created", object_id=comment.pk, payload={"post": post.pk})
     return comment
 

@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
 )
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from groups import selectors as group_selectors
 from intranet.api import (
     EnumField,
+    ErrorDetailSerializer,
     QuerySerializer,
     RenderInViewMixin,
     StrictSerializer,
@@ -37,9 +38,10 @@ from intranet.paths import url_maker
 from profiles import selectors as profile_selectors
 from profiles.api import PersonSerializer, person_data, person_values_data
 
-from . import actions, selectors
+from . import actions, idempotency, selectors
 from .cursors import encode_cursor
-from .models import Attachment, Post, Reaction
+from .idempotency import IdempotentRequest, Replay
+from .models import Attachment, Comment, IdempotencyKey, Post, Reaction
 
 # --- representations -------------------------------------------------------------------------
 
@@ -384,6 +386,95 @@ class ReactionQuerySerializer(QuerySerializer):
     kind = EnumField(Reaction.Kind.choices, enum_name="ReactionKindEnum")
 
 
+# --- writing once (Idempotency-Key) -----------------------------------------------------------
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.KEY_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes a retry safe: the same key sent again (after a timeout, say) writes nothing "
+        "new and answers 201 with what the first request wrote, as it is now (404 if it has "
+        "been deleted since or is no longer yours to see), with `Idempotent-Replayed: true`. "
+        "Choose a new key (a UUID) for each new post or comment; keys are per person, at "
+        "most 255 printable ASCII characters (else a 400), compared exactly, and remembered "
+        "for a day. The same key with another input or endpoint is a 422; while its first "
+        "request is still being written, a 409."
+    ),
+)
+REPLAYED = OpenApiParameter(
+    idempotency.REPLAYED_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    response=[201],
+    description="`true` when the answer is that of an earlier request with the same key "
+    "(also on the 404 that says what it wrote is no longer shown).",
+)
+KEY_RESPONSES = {
+    409: OpenApiResponse(
+        ErrorDetailSerializer,
+        description="The first request with this Idempotency-Key is still being written: "
+        "try again after `Retry-After` seconds.",
+    ),
+    422: OpenApiResponse(
+        ErrorDetailSerializer,
+        description="This Idempotency-Key was used for a different request: use a new key.",
+    ),
+}
+
+
+def _idempotency_key(request) -> str | None:
+    """The request's Idempotency-Key, None without one; a malformed key is a 400 on the
+    header's name (feeds.idempotency.parse_key)."""
+    value = request.headers.get(idempotency.KEY_HEADER)
+    return None if value is None else idempotency.parse_key(value)
+
+
+def _replayed(data, *, status_code=status.HTTP_201_CREATED, **headers) -> Response:
+    headers[idempotency.REPLAYED_HEADER] = "true"
+    return Response(data, status=status_code, headers=headers)
+
+
+def _replayed_gone() -> Response:
+    """What the API answers for a post or comment it does not show (deleted since, or no
+    longer the caller's to see): the 404 of any missing one, marked as a replay so that a
+    client knows its earlier request did happen and must not be sent with a new key."""
+    return _replayed(
+        {"detail": exceptions.NotFound.default_detail}, status_code=status.HTTP_404_NOT_FOUND
+    )
+
+
+def _replayed_post(request, post_id: int) -> Response:
+    """The answer to a post request sent again with its key: the post as GET shows it now,
+    read through the selectors (so through the permission module), never from the key."""
+    post = selectors.post_get(viewer=request.user, post_id=post_id)
+    if post is None:
+        return _replayed_gone()
+    location = absolute_url(request, reverse("api:post-detail", args=[post.pk]))
+    return _replayed(PostSerializer(post, context={"request": request}).data, Location=location)
+
+
+def _replayed_comment(request, post: Post, comment_id: int) -> Response:
+    """The answer to a comment request sent again with its key: the comment as the post's
+    comment list shows it now (a thread with its replies so far), else the 404."""
+    comment = _comment_as_listed(request, post, comment_id)
+    if comment is None:
+        return _replayed_gone()
+    return _replayed(CommentSerializer(comment, context={"request": request}).data)
+
+
+def _comment_as_listed(request, post: Post, comment_id: int) -> Comment | None:
+    for thread in selectors.comments_for_post(viewer=request.user, post=post):
+        if thread.pk == comment_id:
+            return thread
+        for reply in thread.thread_replies:
+            if reply.pk == comment_id:
+                reply.thread_replies = []
+                return reply
+    return None
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -469,25 +560,38 @@ class PostCreateView(APIView):
             "application/json": PostCreateSerializer,
             "multipart/form-data": PostCreateSerializer,
         },
-        responses={201: PostSerializer},
+        parameters=[IDEMPOTENCY_KEY, REPLAYED],
+        responses={
+            201: OpenApiResponse(
+                PostSerializer,
+                description="The post written (or, for a key sent before, the post written then).",
+            ),
+            **KEY_RESPONSES,
+        },
         summary="Write a post",
     )
     def post(self, request):
+        key = _idempotency_key(request)
         data = parse(PostCreateSerializer, request.data)
+        once = IdempotentRequest.of(key, endpoint=IdempotencyKey.Endpoint.API_POST, values=data)
         group = None
         if data.get("group"):
             group = group_selectors.group_get(viewer=request.user, slug=data["group"])
             if group is None:
                 raise Http404
         default_audience = Post.Audience.GROUP if group else Post.Audience.EVERYONE
-        post = actions.create_post(
-            author=request.user,
-            body=data["body"],
-            audience=data.get("audience") or default_audience,
-            group=group,
-            attachments=data.get("attachments", []),
-            is_announcement=data["is_announcement"],
-        )
+        try:
+            post = actions.create_post(
+                author=request.user,
+                body=data["body"],
+                audience=data.get("audience") or default_audience,
+                group=group,
+                attachments=data.get("attachments", []),
+                is_announcement=data["is_announcement"],
+                once=once,
+            )
+        except Replay as replay:
+            return _replayed_post(request, replay.post_id)
         location = absolute_url(request, reverse("api:post-detail", args=[post.pk]))
         post = selectors.post_as_written(post=post, viewer=request.user)
         data = PostSerializer(post, context={"request": request}).data
@@ -525,18 +629,36 @@ class PostCommentsView(APIView):
         comments = selectors.comments_for_post(viewer=request.user, post=post)
         return Response(CommentSerializer(comments, many=True, context={"request": request}).data)
 
-    @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
+    @extend_schema(
+        request=CommentCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY, REPLAYED],
+        responses={
+            201: OpenApiResponse(
+                CommentSerializer,
+                description="The comment written (or, for a key sent before, the comment "
+                "written then, with its replies so far).",
+            ),
+            **KEY_RESPONSES,
+        },
+    )
     def post(self, request, post_id: int):
+        key = _idempotency_key(request)
         data = parse(CommentCreateSerializer, request.data)
         post = _post_or_404(request, post_id)
+        once = IdempotentRequest.of(
+            key, endpoint=IdempotencyKey.Endpoint.API_COMMENT, values={**data, "post": post.pk}
+        )
         parent = None
         if data.get("parent") is not None:
             parent = selectors.comment_get(viewer=request.user, comment_id=data["parent"])
             if parent is None:
                 raise serializers.ValidationError({"parent": ["There is no such comment."]})
-        comment = actions.add_comment(
-            post=post, author=request.user, body=data["body"], parent=parent
-        )
+        try:
+            comment = actions.add_comment(
+                post=post, author=request.user, body=data["body"], parent=parent, once=once
+            )
+        except Replay as replay:
+            return _replayed_comment(request, post, replay.comment_id)
         comment.thread_replies = []
         data = CommentSerializer(comment, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)

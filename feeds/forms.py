@@ -16,6 +16,8 @@ from django.utils.formats import number_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from . import idempotency
+from .idempotency import IdempotentRequest
 from .models import Post, Reaction, Report
 
 GROUP_CHOICE_RE = re.compile(r"^group:(\d{1,19})$")
@@ -79,7 +81,41 @@ def apply_errors(form: forms.Form, error: ValidationError, *, default_field: str
             form.add_error(default_field, item)
 
 
-class PostForm(forms.Form):
+class SubmitOnceForm(forms.Form):
+    """A form that writes once however often it is sent (a double click, a resubmission after
+    a network error): each rendering carries a fresh hidden token (`initial=fresh_token()`),
+    which the view hands to the action as the request's idempotency key. A form sent without
+    one (a page from before tokens) writes as it always did."""
+
+    form_token = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    @staticmethod
+    def fresh_token() -> dict:
+        return {idempotency.FORM_FIELD: idempotency.new_form_token()}
+
+    def idempotent_request(self, endpoint: str, **extra) -> IdempotentRequest | None:
+        """The key and fingerprint (what was typed and chosen, plus `extra`, such as the post
+        commented on) for feeds.actions; None without a usable token."""
+        values = {k: v for k, v in self.cleaned_data.items() if k != idempotency.FORM_FIELD}
+        key = idempotency.form_key(self.cleaned_data.get(idempotency.FORM_FIELD))
+        return IdempotentRequest.of(key, endpoint=endpoint, values={**values, **extra})
+
+    def sent_before_differently(self) -> None:
+        """The token was used by a submission with other content (the page kept in the
+        browser's history, changed and sent again): keep what was typed, explain, and give
+        the form a fresh token so that sending it again publishes it."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix(idempotency.FORM_FIELD)] = idempotency.new_form_token()
+        self.add_error(
+            "body",
+            _(
+                "This form was already sent with different content. Your text is still "
+                "here: send it again to publish it."
+            ),
+        )
+
+
+class PostForm(SubmitOnceForm):
     body = forms.CharField(
         label=_("Message"),
         required=False,  # feeds.actions says what is missing or too long, in one voice
@@ -130,7 +166,7 @@ class PostEditForm(forms.Form):
         return _normalise_newlines(self.cleaned_data.get("body", ""))
 
 
-class CommentForm(forms.Form):
+class CommentForm(SubmitOnceForm):
     body = forms.CharField(
         label=_("Your comment"),
         required=False,

@@ -264,3 +264,51 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report {self.pk} on post {self.post_id} ({self.reason})"
+
+
+class IdempotencyKey(models.Model):
+    """A write someone asked to happen once (feeds.idempotency): their key, what they sent, and
+    what it created.
+
+    Written by feeds.actions in the transaction that creates the post or comment, so neither
+    exists without the other; a row without its object is a first request still writing.
+    Keys are per person (two people may choose the same one), and a replay re-reads the
+    object through the permission module, so a key never shows anyone anything. Rows expire
+    after `settings.AGORA_IDEMPOTENCY_KEY_HOURS` and are deleted by the next keyed write.
+    Deleting the person deletes their keys; deleting the object (posts and comments are only
+    soft-deleted by the actions, a group's deletion removes its posts) deletes its key.
+    """
+
+    class Endpoint(models.TextChoices):
+        API_POST = "api:posts", "POST /api/posts/"
+        API_COMMENT = "api:post-comments", "POST /api/posts/<id>/comments/"
+        WEB_POST = "feeds:post_create", "the composer"
+        WEB_COMMENT = "feeds:comment_create", "the comment and reply forms"
+
+    # No index of its own: the unique (user, key) constraint's index starts with it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=30, choices=Endpoint.choices)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of the validated input, in hex
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user"),
+            models.CheckConstraint(
+                condition=Q(post__isnull=True) | Q(comment__isnull=True),
+                name="idempotency_key_one_object",
+            ),
+        ]
+        indexes = [models.Index(fields=["created"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return f"Key {self.key!r} of {self.user_id} ({self.endpoint})"

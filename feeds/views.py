@@ -25,7 +25,8 @@ from groups.selectors import pending_invitation_count
 from . import actions, cards, selectors
 from .cursors import InvalidCursor
 from .forms import CommentForm, PostEditForm, PostForm, ReactionForm, ReportForm, apply_errors
-from .models import Attachment, Post
+from .idempotency import KeyInFlight, KeyMismatch, Replay
+from .models import Attachment, IdempotencyKey, Post
 from .realtime import parse_feed
 
 # Signed in and not deactivated; anyone else is sent to the sign-in page.
@@ -52,7 +53,7 @@ def _bad_cursor(request: HttpRequest) -> HttpResponse:
 
 def _post_form(request: HttpRequest, *, data=None, files=None) -> PostForm:
     groups = list(selectors.groups_to_post_in(viewer=request.user))
-    initial = {}
+    initial = PostForm.fresh_token()
     wanted = request.GET.get("group")  # "Write a post in this group" preselects it
     if data is None and wanted:
         chosen = next((g for g in groups if g.slug == wanted), None)
@@ -117,12 +118,14 @@ def _render_post(
             comment.reply_form = reply_form
         else:
             comment.reply_form = CommentForm(
-                initial={"parent": comment.pk}, auto_id=f"reply{comment.pk}_%s"
+                initial={"parent": comment.pk, **CommentForm.fresh_token()},
+                auto_id=f"reply{comment.pk}_%s",
             )
     context = {
         "post": post,
         "comments": comments,
-        "comment_form": comment_form or CommentForm(auto_id="comment_%s"),
+        "comment_form": comment_form
+        or CommentForm(initial=CommentForm.fresh_token(), auto_id="comment_%s"),
         "can_delete": permissions.can_delete_post(request.user, post),
         "reply_to": reply_to,
     }
@@ -156,7 +159,15 @@ def post_create(request: HttpRequest) -> HttpResponse:
                 audience=form.audience_value,
                 group=group,
                 attachments=form.cleaned_data["attachments"],
+                once=form.idempotent_request(IdempotencyKey.Endpoint.WEB_POST),
             )
+        except (Replay, KeyInFlight):
+            # The same form sent again: the first submission wrote the post (or is writing
+            # it); go where it went, as if this were the first.
+            messages.success(request, _("Your post is published."))
+            return redirect(_safe_next(request) or "feeds:home")
+        except KeyMismatch:
+            form.sent_before_differently()
         except ValidationError as exc:
             apply_errors(form, exc, default_field="body")
         else:
@@ -222,8 +233,20 @@ def comment_create(request: HttpRequest, post_id: int) -> HttpResponse:
         else:
             try:
                 comment = actions.add_comment(
-                    post=post, author=request.user, body=form.cleaned_data["body"], parent=parent
+                    post=post,
+                    author=request.user,
+                    body=form.cleaned_data["body"],
+                    parent=parent,
+                    once=form.idempotent_request(IdempotencyKey.Endpoint.WEB_COMMENT, post=post.pk),
                 )
+            except Replay as replay:  # the same form sent again: go where the first went
+                messages.success(request, _("Your comment is published."))
+                return redirect(f"{post.get_absolute_url()}#comment-{replay.comment_id}")
+            except KeyInFlight:
+                messages.success(request, _("Your comment is published."))
+                return redirect(f"{post.get_absolute_url()}#comments")
+            except KeyMismatch:
+                form.sent_before_differently()
             except ValidationError as exc:
                 apply_errors(form, exc, default_field="body")
             else:

@@ -22,6 +22,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from feeds.cursors import InvalidCursor
+from feeds.idempotency import KeyInFlight, KeyMismatch
 from intranet.paths import absolute_url  # noqa: F401  (the API modules import it from here)
 
 _DATETIME = serializers.DateTimeField()
@@ -36,8 +37,27 @@ def _validation_detail(exc: DjangoValidationError):
     return {"non_field_errors": [str(message) for message in exc.messages]}
 
 
+class ErrorDetailSerializer(serializers.Serializer):
+    """The body of an error answer that names no field (403, 404, 409, 422): for the schema."""
+
+    detail = serializers.CharField(read_only=True)
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
+class UnprocessableContent(exceptions.APIException):
+    status_code = 422
+    default_code = "unprocessable"
+
+
 def exception_handler(exc, context):
-    """Map the actions' Django errors onto API answers: 400 with field messages, 403, 404."""
+    """Map the actions' Django errors onto API answers: 400 with field messages, 403, 404;
+    an Idempotency-Key used for another request 422, one whose first request is still being
+    written 409 (with Retry-After: the draft's answers)."""
+    retry_after = None
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_validation_detail(exc))
     elif isinstance(exc, InvalidCursor):
@@ -46,7 +66,14 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
-    return drf_exception_handler(exc, context)
+    elif isinstance(exc, KeyMismatch):
+        exc = UnprocessableContent(str(exc))
+    elif isinstance(exc, KeyInFlight):
+        exc, retry_after = Conflict(str(exc)), "1"
+    response = drf_exception_handler(exc, context)
+    if response is not None and retry_after is not None:
+        response["Retry-After"] = retry_after
+    return response
 
 
 class FastJSONRenderer(JSONRenderer):

@@ -273,6 +273,9 @@ AGORA_MAX_DOCUMENT_BYTES = env.int("AGORA_MAX_DOCUMENT_BYTES", default=10 * 1024
 AGORA_MAX_ATTACHMENTS = 4
 AGORA_POST_MAX_LENGTH = 5000
 AGORA_PAGE_SIZE = 20
+# How long a post's or comment's Idempotency-Key (API) or form token (pages) is remembered:
+# the same key within this time answers from the first request instead of writing again.
+AGORA_IDEMPOTENCY_KEY_HOURS = env.int("AGORA_IDEMPOTENCY_KEY_HOURS", default=24)
 
 # --- Security ----------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

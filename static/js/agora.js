@@ -3,6 +3,7 @@
  * - a live character count under textareas that have a [data-charcount-for] counter
  * - reaction buttons that update in place instead of reloading the page
  * - a confirmation question for buttons with [data-confirm]
+ * - forms with [data-submit-once] (composer, comments, replies) sent once per click
  */
 (function () {
   "use strict";
@@ -79,10 +80,73 @@
     });
   }
 
+  // A random version 4 UUID, for forms rendered without a token (crypto.randomUUID exists
+  // only on https and localhost pages; getRandomValues everywhere).
+  function newToken() {
+    if (!window.crypto) return "";
+    if (window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map
+      .call(bytes, function (b) {
+        return (b + 0x100).toString(16).slice(1);
+      })
+      .join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)]
+      .join("-");
+  }
+
+  function releaseForm(form) {
+    form.removeAttribute("data-submitting");
+    form.removeAttribute("aria-busy");
+    form.querySelectorAll("button[data-submit-held]").forEach(function (button) {
+      button.removeAttribute("aria-disabled");
+      button.removeAttribute("data-submit-held");
+    });
+  }
+
+  // After the first submit of a [data-submit-once] form, its buttons say they are unavailable
+  // and further submits (a double click, Enter pressed again) are ignored. aria-disabled
+  // rather than disabled: the button keeps its label and the keyboard focus, so a screen
+  // reader is not thrown back to the top of the page. The page shown again from the
+  // back/forward cache gets its buttons back. The real guarantee is the server's: the form's
+  // one-time token (feeds.idempotency), filled in here when the form came without one (a
+  // reply form delivered live, rendered once for everybody).
+  function setUpSubmitOnce() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-submit-once")) return;
+      if (event.defaultPrevented) return;
+      if (form.hasAttribute("data-submitting")) {
+        event.preventDefault();
+        return;
+      }
+      var token = form.querySelector("input[name=form_token]");
+      if (token && !token.value) token.value = newToken();
+      form.setAttribute("data-submitting", "");
+      form.setAttribute("aria-busy", "true");
+      form.querySelectorAll("button:not([type]), button[type=submit]").forEach(function (button) {
+        button.setAttribute("aria-disabled", "true");
+        button.setAttribute("data-submit-held", "");
+      });
+      // A listener after this one may still have cancelled the submission: then nothing is
+      // on its way, and the form must stay usable.
+      window.setTimeout(function () {
+        if (event.defaultPrevented) releaseForm(form);
+      }, 0);
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return;
+      document.querySelectorAll("form[data-submitting]").forEach(releaseForm);
+    });
+  }
+
   function start() {
     setUpCharCounts();
     setUpReactions();
     setUpConfirmations();
+    setUpSubmitOnce();
   }
 
   if (document.readyState === "loading") {
