@@ -3,9 +3,15 @@
 Query parameters are validated strictly (an unknown one is a 400, so a misspelt filter never
 silently returns unfiltered results). Results, counts and snippets are what the viewer may
 see; snippets come as safe HTML whose only element is <mark>, and as plain text.
+
+Counts come only on `counts=true` (and on a first page): counting goes on past the page, up
+to COUNT_CAP matches the viewer may see, which for a word in a few percent of the posts costs
+more than the page itself. A client that shows "N results" asks once, on its first page.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
@@ -62,6 +68,12 @@ class SearchQuerySerializer(QuerySerializer):
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE
     )
+    counts = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=f"true: count the results you may see by kind (up to {COUNT_CAP} each), on "
+        "a first page. Counting costs more than the page: ask only when you show it.",
+    )
 
     def _wrap(self, function, *args):
         try:
@@ -94,7 +106,7 @@ class SearchQuerySerializer(QuerySerializer):
                 {"q": [_("Type something to search for, or choose a filter.")]}
             )
         try:
-            attrs["request"] = search_request(attrs)
+            attrs["request"] = replace(search_request(attrs), with_counts=attrs["counts"])
         except InvalidCursor as exc:
             raise serializers.ValidationError({"cursor": [str(exc)]}) from exc
         return attrs
@@ -122,9 +134,14 @@ class SearchResponseSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
     counts = serializers.DictField(
         child=serializers.IntegerField(),
-        help_text=f"Results you may see, by kind (post, person, group), each at most {COUNT_CAP}.",
+        allow_null=True,
+        help_text=f"Results you may see, by kind (post, person, group), each at most {COUNT_CAP}; "
+        "null unless `counts=true` was asked on a first page.",
     )
-    counts_capped = serializers.BooleanField(help_text=f"True when a count stopped at {COUNT_CAP}.")
+    counts_capped = serializers.BooleanField(
+        allow_null=True,
+        help_text=f"True when a count stopped at {COUNT_CAP}; null when `counts` is.",
+    )
     next = serializers.CharField(allow_null=True, help_text="The next page, or null.")
     notice = serializers.CharField(allow_blank=True)
     backend = serializers.CharField()
@@ -157,8 +174,10 @@ def response_data(results, request) -> dict:
         next_url = absolute_url(request, f"{request.path}?{query.urlencode()}")
     return {
         "results": [_result(r, request, write_datetime) for r in results.results],
-        "counts": {str(kind): int(n) for kind, n in results.counts.items()},
-        "counts_capped": bool(results.capped),
+        "counts": (
+            {str(kind): int(n) for kind, n in results.counts.items()} if results.counted else None
+        ),
+        "counts_capped": bool(results.capped) if results.counted else None,
         "next": next_url,
         "notice": str(results.notice),
         "backend": str(results.backend),

@@ -96,6 +96,7 @@ class Results:
     people: list[Result] = field(default_factory=list)  # "everything", first page: the best few
     groups: list[Result] = field(default_factory=list)
     dropped: int = 0  # hits the re-check removed (a stale index); for logs and tests
+    counted: bool = True  # False: counts not asked for (or a later page), `counts` is empty
 
     @property
     def total(self) -> int:
@@ -149,7 +150,9 @@ def search(*, viewer, request: SearchRequest) -> Results:
 def _search(*, viewer, request: SearchRequest) -> Results:
     searcher = _Searcher(viewer)
     first_page = request.after is None and request.offset == 0
-    request = replace(request, with_counts=first_page)
+    # Counting goes on past the page, up to COUNT_CAP matches the viewer may see: the first
+    # page only, and only when the caller asks (the search page does; the API on `counts=true`).
+    request = replace(request, with_counts=request.with_counts and first_page)
     side: dict[str, SearchPage] = {}
     if request.kinds:
         page = searcher.run(request)
@@ -177,7 +180,7 @@ def _search(*, viewer, request: SearchRequest) -> Results:
         elif request.offset + len(page.hits) < RELEVANCE_MAX_OFFSET:
             next_cursor = encode_cursor(sort=request.sort, value=request.offset + len(page.hits))
     counts: dict[str, int] = {}
-    for p in (page, *side.values()):
+    for p in (page, *side.values()) if request.with_counts else ():
         for kind, n in p.counts.items():
             public = Kind.POST if kind == Kind.COMMENT else kind
             counts[public] = min(COUNT_CAP, counts.get(public, 0) + n)
@@ -192,6 +195,7 @@ def _search(*, viewer, request: SearchRequest) -> Results:
         people=side_results.get(Kind.PERSON, ([], 0))[0],
         groups=side_results.get(Kind.GROUP, ([], 0))[0],
         dropped=dropped,
+        counted=request.with_counts,
     )
 
 

@@ -41,7 +41,9 @@ class SearchRequest:
     after: int | None = None
     offset: int = 0
     limit: int = 20
-    with_counts: bool = True  # counts cost a little: the selector asks on first pages only
+    # Counts cost more than the page (matches up to COUNT_CAP): the selector asks for them on
+    # first pages only, and the API only on `counts=true`.
+    with_counts: bool = True
 
     @property
     def document_kinds(self) -> tuple[str, ...]:

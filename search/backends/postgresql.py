@@ -35,7 +35,10 @@ it a per-row sub-plan instead of a join over every post) runs only on matching r
 Relevance (`ts_rank_cd`, weights title > tags > body > context) ranks the newest
 RELEVANCE_CANDIDATES visible matches: all of them for a rare word, a recent window for a
 frequent one. Counts are the same gathering with COUNT_CAP. `ts_headline` runs on the page's
-rows only.
+rows only: when a newest-first search gathers no more than its page (no counts), a walk
+returns its rows' headlines itself (PostgreSQL computes the select list only for the rows its
+LIMIT lets through); otherwise, and for rows found through the GIN index, one statement
+makes them after the gathering.
 """
 
 from __future__ import annotations
@@ -87,8 +90,12 @@ class _Query:
     indexed_filter: bool = False  # agency, group or author: walks use that (x, id) index
     low_id: int | None = None  # date filters, as id bounds
     high_id: int | None = None
+    # Every row gathered is on the page (newest first, no counts): walks return headlines.
+    headlines: bool = False
 
-    def select(self) -> tuple[str, list]:
+    def select(self, *, headlines: bool = False) -> tuple[str, list]:
+        """The columns of a gathered row: id, kind, object_id, rank; with `headlines`
+        (a scan that reads the title and body), the title's and the body's headlines too."""
         sql = f"{TABLE}.id, {TABLE}.kind, {TABLE}.object_id"
         params: list = []
         if self.rank:
@@ -96,6 +103,14 @@ class _Query:
             params += self.words
         else:
             sql += ", NULL::real"
+        if headlines:
+            language = self.words[0]
+            sql += (
+                f", CASE WHEN {TABLE}.title <> '' THEN ts_headline(%s::regconfig, {TABLE}.title, "
+                f"{TSQUERY}, %s) ELSE '' END, "
+                f"ts_headline(%s::regconfig, {TABLE}.body, {TSQUERY}, %s)"
+            )
+            params += [language, *self.words, TITLE_HEADLINE, language, *self.words, HEADLINE]
         return sql, params
 
 
@@ -147,9 +162,10 @@ def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
     The inner query walks the window (and the filters) in id order with a LIMIT, so nothing
     outside can be pushed into it: the plan is a backward scan of an index on id (the primary
     key, or an agency, group or author (x, id) index when that filter is given) that stops as
-    soon as `want` rows have passed the words and the permission.
+    soon as `want` rows have passed the words and the permission (and only those rows get
+    the select list, headlines included).
     """
-    select, select_params = query.select()
+    select, select_params = query.select(headlines=query.headlines)
     upper = " AND id < %s" if hi is not None else ""
     window = (
         f"SELECT * FROM {TABLE} WHERE id >= %s{upper} AND {query.filters} ORDER BY id DESC LIMIT %s"
@@ -537,6 +553,7 @@ def _search(request: SearchRequest, parts) -> SearchPage:
         counted = gathered.rows
     else:
         want = max(limit + 1, COUNT_CAP) if counting else limit + 1
+        query.headlines = not counting  # every row gathered is then on the page
         gathered = _gather(query, before=request.after, want=want)
         rows = gathered.rows[: limit + 1]
         counted = gathered.rows
@@ -557,12 +574,14 @@ def _counts(rows: list) -> dict[str, int]:
 
 
 def _page(rows, limit: int, query_text: str | None, counts: dict[str, int]) -> SearchPage:
+    """The page's hits with their snippets: the headlines a walk returned with its rows
+    (id, kind, object_id, rank, title, body), made here for the others."""
     has_more = len(rows) > limit
     rows = rows[:limit]
-    ids = [r[0] for r in rows]
-    snippets = _headlines(ids, query_text) if query_text else _plain(ids)
+    ids = [r[0] for r in rows if len(r) == 4]
+    snippets = (_headlines(ids, query_text) if query_text else _plain(ids)) if ids else {}
     hits = []
     for row in rows:
-        title, body = snippets.get(row[0], ("", ""))
+        title, body = row[4:6] if len(row) == 6 else snippets.get(row[0], ("", ""))
         hits.append(hit(row[1], row[2], row[0], snippet=body, title=title, score=row[3]))
     return SearchPage(hits=hits, has_more=has_more, counts=counts)

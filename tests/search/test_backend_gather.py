@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from feeds import actions as feed_actions
 from search.backends import database_backend, postgresql
@@ -137,3 +138,50 @@ def test_only_words_missing_from_the_statistics_get_a_bound(world, monkeypatch):
     assert postgresql._density_bound(query) == pytest.approx(0.01 * postgresql.VISIBLE_SHARE)
     query.indexed_filter = True
     assert postgresql._density_bound(query) is None
+
+
+def _pages_with_snippets(viewer, text: str, **options) -> list[tuple]:
+    backend, seen, after = database_backend(), [], None
+    while True:
+        page = backend.search(request(text, limit=4, after=after, **options), viewer=viewer)
+        seen += [(h.kind, h.object_id, h.seq, h.snippet, h.title_snippet) for h in page.hits]
+        if not page.has_more:
+            return seen
+        after = page.hits[-1].seq
+
+
+@pytest.mark.parametrize("rare", [False, True])
+@pytest.mark.parametrize("walk_docs", [2, 5, 3000])
+def test_headlines_made_by_the_walk_are_those_of_their_own_statement(
+    plovers, commit, monkeypatch, rare, walk_docs
+):
+    """Without counts a walk returns its rows' headlines; with counts (or for rows read through
+    the GIN index) one statement makes them after the gathering: the same snippets (long
+    posts, so that the headline's length and fragments matter)."""
+    world = plovers
+    for i in range(6):
+        words = [f"filler{j}" for j in range(80)]
+        words[10 + 9 * i] = "plover"
+        words[60 - i] = "count"
+        commit(feed_actions.create_post, author=world.bob, body=" ".join(words))
+    monkeypatch.setattr(postgresql, "WALK_DOCS", walk_docs)
+    monkeypatch.setattr(postgresql, "RARE_MATCHES", 0)
+    if rare:
+        monkeypatch.setattr(postgresql, "_density_bound", lambda query: 0.01)
+    for viewer in (world.alice, world.carol):
+        counted = _pages_with_snippets(viewer, "plover count", with_counts=True)
+        assert counted and all("\x02" in snippet for *_ids, snippet, _title in counted)
+        assert _pages_with_snippets(viewer, "plover count", with_counts=False) == counted
+
+
+def test_a_page_walked_whole_makes_its_headlines_in_the_walk(plovers):
+    backend = database_backend()
+    with CaptureQueriesContext(connection) as captured:
+        page = backend.search(request("plover", limit=4, with_counts=False), viewer=plovers.alice)
+    assert len(page.hits) == 4 and all("\x02" in h.snippet for h in page.hits)
+    headlines = [q["sql"] for q in captured.captured_queries if "ts_headline" in q["sql"]]
+    assert headlines and all("ts_match_vq" in sql for sql in headlines), headlines
+    with CaptureQueriesContext(connection) as captured:
+        backend.search(request("plover", limit=4, with_counts=True), viewer=plovers.alice)
+    headlines = [q["sql"] for q in captured.captured_queries if "ts_headline" in q["sql"]]
+    assert len(headlines) == 1 and "ts_match_vq" not in headlines[0], headlines

@@ -65,21 +65,25 @@ def _fill(world, commit, n: int) -> None:
 
 
 # Token, user and profile (the viewer's agency: intranet.api_authentication); the search; then
-# its counts (SQLite) or its snippets (PostgreSQL); the page's comments; the page's posts,
-# re-checked by the permission module.
+# its counts (SQLite, when asked) or its snippets (PostgreSQL, when the search counts: without
+# counts its walk returns them); the page's comments; the page's posts, re-checked by the
+# permission module.
 EXPECTED_QUERIES = 5
 
 
-def test_the_endpoint_runs_a_fixed_number_of_queries(world, commit, token_client):
+@pytest.mark.parametrize("counts", [True, False])
+def test_the_endpoint_runs_a_fixed_number_of_queries(world, commit, token_client, counts):
+    params = {"q": "puffin", "kind": "post", **({"counts": "true"} if counts else {})}
     _fill(world, commit, 2)
-    few = _queries(token_client, {"q": "puffin", "kind": "post"})
+    few = _queries(token_client, params)
     _fill(world, commit, 15)
-    response = token_client.get(SEARCH, {"q": "puffin", "kind": "post"})
+    response = token_client.get(SEARCH, params)
     assert len(response.json()["results"]) == 20
-    many = _queries(token_client, {"q": "puffin", "kind": "post"})
-    assert len(many) == EXPECTED_QUERIES, many
+    many = _queries(token_client, params)
+    sqlite = connection.vendor == "sqlite"
+    assert len(many) == EXPECTED_QUERIES - (not counts), many
     # With every match on its page, SQLite runs no count query: it counts the page's rows.
-    assert len(few) == EXPECTED_QUERIES - (connection.vendor == "sqlite"), few
+    assert len(few) == EXPECTED_QUERIES - (sqlite or not counts), few
 
 
 def test_the_viewers_agency_is_read_once_per_search(world, commit, token_client):
@@ -133,21 +137,26 @@ def test_the_recheck_drops_what_the_index_should_not_have_given(world, commit):
     assert results[1].url.endswith(f"/posts/{secret.pk}/#comment-{comment.pk}")
 
 
+@pytest.mark.parametrize("counted", [True, False])
 @pytest.mark.parametrize("kind", ["post", ""])
-def test_the_response_is_what_the_serializers_give(world, commit, kind):
+def test_the_response_is_what_the_serializers_give(world, commit, kind, counted):
     for i in range(3):
         post = commit(feed_actions.create_post, author=world.alice, body=f"<b>gannet</b> {i}")
         commit(feed_actions.add_comment, post=post, author=world.bob, body=f"gannet & co {i}")
     params = {"q": "gannet", "limit": "4", **({"kind": kind} if kind else {})}
     http = Request(APIRequestFactory().get(SEARCH, params))
     results = selectors.search(
-        viewer=world.alice, request=search_request("gannet", limit=4, kinds=(kind,) if kind else ())
+        viewer=world.alice,
+        request=search_request(
+            "gannet", limit=4, kinds=(kind,) if kind else (), with_counts=counted
+        ),
     )
     assert results.results and results.next_cursor
+    assert results.counted is counted and bool(results.counts) is counted
     payload = {
         "results": results.results,
-        "counts": results.counts,
-        "counts_capped": results.capped,
+        "counts": results.counts if counted else None,
+        "counts_capped": results.capped if counted else None,
         "next": None,
         "notice": results.notice,
         "backend": results.backend,

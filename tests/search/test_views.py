@@ -115,7 +115,7 @@ def test_bad_input_is_a_message_next_to_its_field(client, api_as, world, params,
 
 def test_api_returns_results_counts_and_safe_snippets(api_as, world, commit):
     commit(feed_actions.create_post, author=world.bob, body="kingfisher <script>x</script>")
-    response = api_as(world.carol).get(API, {"q": "kingfisher"})
+    response = api_as(world.carol).get(API, {"q": "kingfisher", "counts": "true"})
     assert response.status_code == 200
     data = response.json()
     assert data["counts"] == {"post": 2}
@@ -128,6 +128,37 @@ def test_api_returns_results_counts_and_safe_snippets(api_as, world, commit):
         assert "<script" not in result["snippet_html"]
         assert "<mark>" not in result["snippet"]
         assert result["url"].startswith("http://testserver/posts/")
+
+
+def test_api_counts_only_when_asked_and_on_a_first_page(api_as, world, commit):
+    for i in range(3):
+        commit(feed_actions.create_post, author=world.bob, body=f"shearwater {i}")
+    client = api_as(world.carol)
+    plain = client.get(API, {"q": "shearwater", "limit": 2}).json()
+    assert plain["counts"] is None and plain["counts_capped"] is None
+    assert len(plain["results"]) == 2 and plain["next"]
+    asked = client.get(API, {"q": "shearwater", "limit": 2, "counts": "true"}).json()
+    assert asked["counts"] == {"post": 3} and asked["counts_capped"] is False
+    assert [r["id"] for r in asked["results"]] == [r["id"] for r in plain["results"]]
+    assert client.get(API, {"q": "shearwater", "counts": "false"}).json()["counts"] is None
+    # The next page carries counts=true on, and counts nothing: the first page said it.
+    assert "counts=true" in asked["next"]
+    second = client.get(asked["next"]).json()
+    assert second["counts"] is None and len(second["results"]) == 1
+
+
+def test_api_refuses_a_counts_value_that_is_not_a_boolean(api_as, world):
+    response = api_as(world.carol).get(API, {"q": "shearwater", "counts": "maybe"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["counts"]
+
+
+def test_the_search_page_counts_without_being_asked(client, world, commit):
+    for i in range(3):
+        commit(feed_actions.create_post, author=world.bob, body=f"shearwater {i}")
+    client.force_login(world.carol)
+    html = client.get(PAGE, {"q": "shearwater"}).content.decode()
+    assert "3 results" in html
 
 
 def test_api_pages_with_next_links(api_as, world, commit):
@@ -165,11 +196,11 @@ def test_signed_out_or_deactivated_people_get_nothing(client, world):
 def test_wrong_user_does_not_see_agency_or_group_posts_through_the_api(api_as, world):
     carol = api_as(world.carol)
     for word in ("nightingale", "bittern", "osprey", "zanzibarplan"):
-        data = carol.get(API, {"q": word}).json()
+        data = carol.get(API, {"q": word, "counts": "true"}).json()
         assert data["results"] == [] and data["counts"] == {}, word
     alice = api_as(world.alice)
     for word in ("nightingale", "bittern", "osprey"):
-        assert alice.get(API, {"q": word}).json()["counts"] == {"post": 1}, word
+        assert alice.get(API, {"q": word, "counts": "true"}).json()["counts"] == {"post": 1}, word
 
 
 def test_only_post_requests_are_refused(client, world):
