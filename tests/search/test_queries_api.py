@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
 from feeds import actions as feed_actions
-from feeds.models import Post
+from feeds.models import Comment, Post
 from profiles.models import Profile
 from search import selectors
 from search.api import SearchResponseSerializer, response_data
@@ -66,9 +66,9 @@ def _fill(world, commit, n: int) -> None:
 
 # Token, user and profile (the viewer's agency: intranet.api_authentication); the search; then
 # its counts (SQLite, when asked) or its snippets (PostgreSQL, when the search counts: without
-# counts its walk returns them); the page's comments; the page's posts, re-checked by the
-# permission module.
-EXPECTED_QUERIES = 5
+# counts its walk returns them); the page's posts and comments, re-checked by the permission
+# module (one statement).
+EXPECTED_QUERIES = 4
 
 
 @pytest.mark.parametrize("counts", [True, False])
@@ -135,6 +135,27 @@ def test_the_recheck_drops_what_the_index_should_not_have_given(world, commit):
         ("post", public.pk),
     ]
     assert results[1].url.endswith(f"/posts/{secret.pk}/#comment-{comment.pk}")
+
+
+def test_the_recheck_drops_deleted_comments_and_keeps_their_posts_apart(world, commit):
+    """Comments come in the same statement as the posts: a deleted comment (a stale index)
+    is dropped, a live one on a post that is not itself a hit is kept, with its post's author
+    in its title, and that post is not shown as a result of its own."""
+    public = world.posts["everyone"]
+    other = commit(feed_actions.create_post, author=world.bob, body="skua notes")
+    kept = commit(feed_actions.add_comment, post=other, author=world.alice, body="skua")
+    gone = commit(feed_actions.add_comment, post=public, author=world.alice, body="skua too")
+    Comment.objects.filter(pk=gone.pk).update(deleted=gone.created)
+    page = SearchPage(
+        hits=[hit("comment", gone.pk, 9), hit("comment", kept.pk, 8), hit("post", public.pk, 2)],
+        has_more=False,
+    )
+    for viewer in (world.alice, world.carol):
+        results, dropped = selectors._checked(page, viewer=viewer)
+        assert [(r.kind, r.pk) for r in results] == [("comment", kept.pk), ("post", public.pk)]
+        assert dropped == 1
+        bob = world.bob.profile.display_name or world.bob.username
+        assert results[0].title.endswith(f"a post by {bob}"), results[0].title
 
 
 @pytest.mark.parametrize("counted", [True, False])
