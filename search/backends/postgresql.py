@@ -329,13 +329,14 @@ def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
     seen_docs = seen_visible = window = 0
     if bound is None or bound * WALK_DOCS * 4 >= want:
         # A word that may be frequent: walk the newest documents first.
-        lo = max(top - WALK_DOCS + 1, low)
+        first = _first_walk(query, want)
+        lo = max(top - first + 1, low)
         out.rows += _walk(query, lo, hi, want)
         if len(out.rows) >= want or lo <= low:
             out.complete = len(out.rows) < want
             return out
         seen_docs, seen_visible = top + 1 - lo, len(out.rows)
-        hi, window = lo, WALK_DOCS
+        hi, window = lo, first
     # else: by the statistics, a walk of WALK_DOCS documents would find under a quarter of
     # the page: the first window is sized by that bound and read through the GIN index.
     upper = top + 1 if hi is None else hi  # where the next window ends (hi None: no bound)
@@ -364,6 +365,23 @@ def _gather(query: _Query, *, before: int | None, want: int) -> _Gathered:
         seen_docs += window
         hi = upper = lo
     return out
+
+
+def _first_walk(query: _Query, want: int) -> int:
+    """How many of the newest documents the first walk may test: WALK_DOCS, or, for a page
+    alone (no counts) of a word the statistics list, enough to hold the page by its share
+    (SAFETY times over), up to twice WALK_DOCS: the window a second walk would have had, in
+    one statement instead of two. A walk stops at `want` rows, so a frequent word tests no
+    more documents than before. Counting searches keep WALK_DOCS: their next windows are
+    priced against the GIN index."""
+    if not query.headlines or query.indexed_filter:
+        return WALK_DOCS
+    lexemes = _lexemes(query.words)
+    stats = _lexeme_stats() if lexemes else None
+    if not stats or not all(lexeme in stats[0] for lexeme in lexemes):
+        return WALK_DOCS
+    density = min(stats[0][lexeme] for lexeme in lexemes) * VISIBLE_SHARE
+    return int(min(max(WALK_DOCS, SAFETY * want / max(density, 1e-9)), 2 * WALK_DOCS))
 
 
 def _walk_is_cheaper(query: _Query, density: float, window: int, span_docs: int) -> bool:

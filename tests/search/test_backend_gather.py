@@ -185,3 +185,25 @@ def test_a_page_walked_whole_makes_its_headlines_in_the_walk(plovers):
         backend.search(request("plover", limit=4, with_counts=True), viewer=plovers.alice)
     headlines = [q["sql"] for q in captured.captured_queries if "ts_headline" in q["sql"]]
     assert len(headlines) == 1 and "ts_match_vq" not in headlines[0], headlines
+
+
+def test_a_page_of_a_listed_word_is_walked_in_one_statement(plovers, monkeypatch):
+    """Without counts, the first walk of a word the statistics list is sized by its share to
+    hold the page (up to twice WALK_DOCS): one walk where WALK_DOCS alone needed two."""
+    monkeypatch.setattr(postgresql, "WALK_DOCS", 4)
+    postgresql.forget_cached_statistics()  # the id range another test's documents left
+    backend = database_backend()
+
+    def walked(**options) -> tuple[int, list]:
+        with CaptureQueriesContext(connection) as captured:
+            page = backend.search(request("plover", limit=4, **options), viewer=plovers.alice)
+        walks = sum("ts_match_vq" in q["sql"] for q in captured.captured_queries)
+        return walks, [(h.seq, h.snippet) for h in page.hits]
+
+    monkeypatch.setattr(postgresql, "_lexeme_stats", lambda: None)
+    unlisted = walked(with_counts=False)
+    monkeypatch.setattr(postgresql, "_lexeme_stats", lambda: ({"plover": 0.5}, 0.1))
+    listed = walked(with_counts=False)
+    assert unlisted[0] == 2 and listed[0] == 1
+    assert listed[1] == unlisted[1] and len(listed[1]) == 4
+    assert walked(with_counts=True)[0] > 1  # a counting search keeps WALK_DOCS
