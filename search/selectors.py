@@ -252,7 +252,7 @@ def _page_rows_query(viewer) -> QuerySet:
             "author__profile__display_name",
             "group__name",
             "agency__name",
-        )  # fmt: skip
+        )
     )
     comments = (
         Comment.objects.filter(deleted__isnull=True, pk__in=_ids_subquery(_COMMENT_IDS))
@@ -268,7 +268,7 @@ def _page_rows_query(viewer) -> QuerySet:
             "author__profile__display_name",
             Value(None, output_field=text),
             Value(None, output_field=text),
-        )  # fmt: skip
+        )
     )
     return posts.union(comments, all=True)
 
