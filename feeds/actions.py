@@ -427,3 +427,41 @@ def report_post(*, reporter, post: Post, reason: str, details: str = "") -> Repo
             return report
     except IntegrityError as exc:  # the same report sent twice at once
         raise ValidationError({NON_FIELD_ERRORS: already}, code="duplicate") from exc
+
+
+def set_report_status(*, report: Report, status: str, moderator) -> Report:
+    """A moderator resolves `report`, or opens it again (the admin's change form).
+
+    Resolving records who and when, and `report.resolved`: every moderator's notification of
+    the report is then marked read (notifications.consumers.report_resolved), so that the
+    bell stops counting what one of them has dealt with. Opening it again clears both.
+    """
+    if status not in Report.Status.values:
+        raise ValidationError({"status": _("Choose a status.")}, code="invalid_choice")
+    with transaction.atomic():
+        report.status = status
+        if status == Report.Status.RESOLVED:
+            report.resolved, report.resolved_by = timezone.now(), moderator
+        else:
+            report.resolved, report.resolved_by = None, None
+        report.save(update_fields=["status", "resolved", "resolved_by"])
+        if status == Report.Status.RESOLVED:
+            record_event(topic="report.resolved", object_id=report.pk)
+    return report
+
+
+def resolve_reports(*, report_ids: Iterable[int], moderator) -> int:
+    """Resolve the open reports among `report_ids` (the admin's bulk action), each as
+    `set_report_status` would; returns how many were open."""
+    with transaction.atomic():
+        open_ids = list(
+            Report.objects.select_for_update()
+            .filter(pk__in=list(report_ids), status=Report.Status.OPEN)
+            .values_list("pk", flat=True)
+        )
+        Report.objects.filter(pk__in=open_ids).update(
+            status=Report.Status.RESOLVED, resolved=timezone.now(), resolved_by=moderator
+        )
+        for report_id in open_ids:
+            record_event(topic="report.resolved", object_id=report_id)
+    return len(open_ids)

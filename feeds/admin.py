@@ -1,10 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import actions
 from .models import Attachment, Comment, Hashtag, Post, Reaction, Report
 
 
@@ -111,17 +111,14 @@ class ReportAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj: Report, form, change) -> None:
+        # The status is the only field moderators change (feeds.actions records the rest).
         if "status" in form.changed_data:
-            if obj.status == Report.Status.RESOLVED:
-                obj.resolved, obj.resolved_by = timezone.now(), request.user
-            else:
-                obj.resolved, obj.resolved_by = None, None
-        super().save_model(request, obj, form, change)
+            actions.set_report_status(report=obj, status=obj.status, moderator=request.user)
 
     @admin.action(description=_("Mark the selected reports as resolved"), permissions=["change"])
     def resolve(self, request, queryset) -> None:
-        count = queryset.filter(status=Report.Status.OPEN).update(
-            status=Report.Status.RESOLVED, resolved=timezone.now(), resolved_by=request.user
+        count = actions.resolve_reports(
+            report_ids=queryset.values_list("pk", flat=True), moderator=request.user
         )
         message = ngettext("%(count)d report resolved.", "%(count)d reports resolved.", count)
         self.message_user(request, message % {"count": count}, messages.SUCCESS)

@@ -452,6 +452,15 @@ def report_created(report_id: int, payload: dict) -> None:
     )
 
 
+def report_resolved(report_id: int, payload: dict) -> None:
+    """report.resolved: a moderator dealt with the report; every moderator's notification of
+    it is marked read, so that the bell stops counting it (as a join request's notices are,
+    once a manager decided). A report opened again before the event was handled stays
+    unread."""
+    if Report.objects.filter(pk=report_id, status=Report.Status.RESOLVED).exists():
+        _mark_read(Notification.objects.filter(kind=Kind.REPORT, key=f"report:{report_id}"))
+
+
 # --- keeping what people are told in line with what they may see -----------------------------
 
 
@@ -529,6 +538,7 @@ HANDLERS: dict[str, Callable[[int, dict], None]] = {
     "join_request.created": join_request_created,
     "join_request.decided": join_request_decided,
     "report.created": report_created,
+    "report.resolved": report_resolved,
     "membership.changed": membership_changed,
     "group.updated": group_updated,
     "profile.updated": profile_updated,

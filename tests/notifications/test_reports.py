@@ -9,13 +9,14 @@ follows each moderator's preference like every other kind (by default, the daily
 import pytest
 from django.contrib.auth.models import Group as AuthGroup
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
 
 from feeds import actions as feed_actions
 from feeds.models import Report
 from intranet.actions import grant_role
-from notifications import actions
+from notifications import actions, selectors
 from notifications.consumers import handle_event
 from notifications.emails import ALL_EMAIL, run_digests, unsubscribe_token
 from notifications.messages import describe, excerpt
@@ -268,3 +269,87 @@ def test_stopping_every_email_stops_reports_but_names_them_to_moderators_only(
         assert "Someone mentions me" in page
         saved = someone.notification_preferences.get(kind=Kind.REPORT)
         assert saved.delivery == Delivery.IN_APP
+
+
+# --- once a moderator has dealt with it ---------------------------------------------------------
+
+
+def _unread(report_id: int) -> set:
+    return set(
+        Notification.objects.filter(key=f"report:{report_id}", read_at__isnull=True).values_list(
+            "recipient_id", flat=True
+        )
+    )
+
+
+def test_resolving_a_report_in_the_admin_marks_every_moderators_notice_read(
+    client, user, post, moderators, deliver
+):
+    resolved = report(user, post)
+    still_open = feed_actions.report_post(reporter=UserFactory(), post=post, reason="spam")
+    deliver()
+    everyone = {person.pk for person in moderators.values()}
+    assert _unread(resolved.pk) == _unread(still_open.pk) == everyone
+    resolver = moderators["in the Moderators group"]
+    client.force_login(resolver)
+    change = reverse("admin:feeds_report_change", args=[resolved.pk])
+    assert client.post(change, {"status": "resolved"}).status_code == 302
+    deliver()
+    assert _unread(resolved.pk) == set()
+    assert _unread(still_open.pk) == everyone  # another report is another matter
+    for person in moderators.values():
+        assert selectors.unread_count(user=person) == 1
+    resolved.refresh_from_db()
+    assert resolved.resolved_by == resolver and resolved.resolved is not None
+
+
+def test_the_admins_resolve_action_marks_them_read_too(client, user, post, moderators, deliver):
+    reports = [report(user, post)]
+    reports.append(feed_actions.report_post(reporter=UserFactory(), post=post, reason="other"))
+    deliver()
+    client.force_login(moderators["granted directly"])
+    response = client.post(
+        reverse("admin:feeds_report_changelist"),
+        {"action": "resolve", "_selected_action": [r.pk for r in reports]},
+    )
+    assert response.status_code == 302
+    assert OutboxEvent.objects.filter(topic="report.resolved").count() == 2
+    deliver()
+    assert all(_unread(r.pk) == set() for r in reports)
+
+
+def test_a_report_resolved_before_the_daily_email_is_left_out_of_it(
+    user, post, moderators, deliver, mailoutbox
+):
+    created = report(user, post)
+    deliver()
+    feed_actions.set_report_status(
+        report=created, status="resolved", moderator=moderators["superuser"]
+    )
+    deliver()
+    run_digests(force=True)
+    assert not [m for m in mailoutbox if "reported a post" in m.body]
+
+
+def test_a_report_opened_again_before_the_event_is_handled_stays_unread(
+    user, post, moderators, deliver
+):
+    created = report(user, post)
+    deliver()
+    resolver = moderators["superuser"]
+    feed_actions.set_report_status(report=created, status="resolved", moderator=resolver)
+    feed_actions.set_report_status(report=created, status="open", moderator=resolver)
+    deliver()
+    assert _unread(created.pk) == {person.pk for person in moderators.values()}
+    created.refresh_from_db()
+    assert created.resolved is None and created.resolved_by is None
+
+
+def test_an_unknown_status_is_refused(user, post, moderators):
+    created = report(user, post)
+    with pytest.raises(ValidationError) as refused:
+        feed_actions.set_report_status(
+            report=created, status="ignored", moderator=moderators["superuser"]
+        )
+    assert "status" in refused.value.message_dict
+    assert Report.objects.get(pk=created.pk).status == Report.Status.OPEN
