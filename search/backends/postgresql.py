@@ -28,9 +28,16 @@ posting list (all of the index, whatever the window or the filters), so a freque
 with an agency, group or author filter is walked through that filter's (x, id) index.
 
 No statement has an ORDER BY that an index could serve except the walks, which are bounded
-by id ranges, so no plan can flip into an unbounded scan. The permission check (the
-permission module's querysets, compiled to SQL, wrapped in `IS TRUE` so that PostgreSQL keeps
-it a per-row sub-plan instead of a join over every post) runs only on matching rows.
+by id ranges, so no plan can flip into an unbounded scan. A walk's shape leaves the planner
+one plan (an id range read backwards through the primary key, or through an agency, group or
+author (x, id) index; the words tested by `ts_match_vq`, which no index serves), so walks are
+prepared and keep one generic plan per connection, without plan settings (planning one took
+a quarter of its time). A walk with a hashtag filter (a join the planner could turn around)
+is planned each time, with SET LOCAL plan settings, as the GIN windows are.
+
+The permission check (the permission module's querysets, compiled to SQL, wrapped in
+`IS TRUE` so that PostgreSQL keeps it a per-row sub-plan instead of a join over every post)
+runs only on matching rows.
 
 Relevance (`ts_rank_cd`, weights title > tags > body > context) ranks the newest
 RELEVANCE_CANDIDATES visible matches: all of them for a rare word, a recent window for a
@@ -49,6 +56,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection
+
+from feeds.compiled import statement_cursor
 
 from .. import conf
 from ..models import SearchDocument
@@ -74,7 +83,10 @@ HEADLINE = (
 )
 TITLE_HEADLINE = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
 TSQUERY = "websearch_to_tsquery(%s::regconfig, %s)"
-RANK = f"ts_rank_cd({TABLE}.vector, {TSQUERY}, 32)"
+# The same, made once per statement (an InitPlan): in a prepared statement's generic plan the
+# call above is not folded into a constant, and a walk would parse the query for every row.
+TSQUERY_ONCE = f"(SELECT {TSQUERY})"
+RANK = f"ts_rank_cd({TABLE}.vector, {TSQUERY_ONCE}, 32)"
 
 
 @dataclass
@@ -88,6 +100,7 @@ class _Query:
     allowed_params: list
     rank: bool = False
     indexed_filter: bool = False  # agency, group or author: walks use that (x, id) index
+    joined_filter: bool = False  # a hashtag: a join, which the planner could turn around
     low_id: int | None = None  # date filters, as id bounds
     high_id: int | None = None
     # Every row gathered is on the page (newest first, no counts): walks return headlines.
@@ -107,8 +120,8 @@ class _Query:
             language = self.words[0]
             sql += (
                 f", CASE WHEN {TABLE}.title <> '' THEN ts_headline(%s::regconfig, {TABLE}.title, "
-                f"{TSQUERY}, %s) ELSE '' END, "
-                f"ts_headline(%s::regconfig, {TABLE}.body, {TSQUERY}, %s)"
+                f"{TSQUERY_ONCE}, %s) ELSE '' END, "
+                f"ts_headline(%s::regconfig, {TABLE}.body, {TSQUERY_ONCE}, %s)"
             )
             params += [language, *self.words, TITLE_HEADLINE, language, *self.words, HEADLINE]
         return sql, params
@@ -145,9 +158,21 @@ def _execute(sql: str, params: list, *, plan: dict[str, str] | None = None) -> l
         return cursor.fetchall()
 
 
+def _execute_prepared(sql: str, params: list) -> list:
+    """Run one statement on a server-binding cursor: psycopg prepares it once it has run a
+    few times on a connection, and PostgreSQL then keeps one generic plan for it (the
+    connection's `plan_cache_mode`, see the settings) instead of planning it on each call.
+    Only for statements whose shape leaves the planner one sensible plan whatever the
+    values (no plan settings: SET LOCAL would need a transaction block of its own)."""
+    with statement_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 # What the outer query of a GIN search needs of each match (the permission reads the ids).
 CANDIDATE_COLUMNS = "id, kind, object_id, post_id, author_id, group_id"
-# A walk is a backward scan of an index on id (the primary key, or a filter's (x, id)).
+# A walk is a backward scan of an index on id (the primary key, or a filter's (x, id)): its
+# shape gives that plan; only a walk with a hashtag filter (a join) is held to it by settings.
 WALK_PLAN = {"enable_bitmapscan": "off", "enable_seqscan": "off", "enable_sort": "off"}
 # A window goes through bitmaps (GIN, BRIN on id), never a plain index scan that tests rows.
 WINDOW_PLAN = {"enable_indexscan": "off", "enable_seqscan": "off"}
@@ -163,7 +188,7 @@ def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
     outside can be pushed into it: the plan is a backward scan of an index on id (the primary
     key, or an agency, group or author (x, id) index when that filter is given) that stops as
     soon as `want` rows have passed the words and the permission (and only those rows get
-    the select list, headlines included).
+    the select list, headlines included). Prepared, but for a hashtag filter (module doc).
     """
     select, select_params = query.select(headlines=query.headlines)
     upper = " AND id < %s" if hi is not None else ""
@@ -172,7 +197,7 @@ def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
     )
     sql = (
         f"SELECT {select} FROM ({window}) AS {TABLE} "
-        f"WHERE ts_match_vq({TABLE}.vector, {TSQUERY}) "
+        f"WHERE ts_match_vq({TABLE}.vector, {TSQUERY_ONCE}) "
         f"AND ({query.allowed}) IS TRUE ORDER BY id DESC LIMIT %s"
     )
     # Without an upper bound (a first page) the window reaches up to the newest document,
@@ -183,7 +208,9 @@ def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
         *select_params, lo, *([hi] if hi is not None else []), *query.filter_params,
         max(size, 1), *query.words, *query.allowed_params, want,
     ]  # fmt: skip
-    return _execute(sql, params, plan=WALK_PLAN)
+    if query.joined_filter:
+        return _execute(sql, params, plan=WALK_PLAN)
+    return _execute_prepared(sql, params)
 
 
 def _indexed(query: _Query, lo: int | None, hi: int | None, want: int) -> tuple[list, bool]:
@@ -552,6 +579,7 @@ def _search(request: SearchRequest, parts) -> SearchPage:
         indexed_filter=any(
             v is not None for v in (request.agency_id, request.group_id, request.author_id)
         ),
+        joined_filter=bool(request.hashtag),
         low_id=low_id,
         high_id=high_id,
     )
