@@ -97,7 +97,14 @@
       .join("-");
   }
 
+  // How long a form's buttons stay held when no new page arrives: a submission stopped by
+  // the person (the browser's Stop button, Escape) or lost on the network tells the page
+  // nothing, and the form would stay unusable until a reload. Sending it again is safe (the
+  // same token). A form may say otherwise, in milliseconds: data-submit-once="5000".
+  var HOLD_MS = 10000;
+
   function releaseForm(form) {
+    form.agoraSubmission = null;
     form.removeAttribute("data-submitting");
     form.removeAttribute("aria-busy");
     form.querySelectorAll("button[data-submit-held]").forEach(function (button) {
@@ -110,7 +117,8 @@
   // and further submits (a double click, Enter pressed again) are ignored. aria-disabled
   // rather than disabled: the button keeps its label and the keyboard focus, so a screen
   // reader is not thrown back to the top of the page. The page shown again from the
-  // back/forward cache gets its buttons back. The real guarantee is the server's: the form's
+  // back/forward cache gets its buttons back, and so does a form still held after HOLD_MS
+  // (its request stopped or lost). The real guarantee is the server's: the form's
   // one-time token (feeds.idempotency), filled in here when the form came without one (a
   // reply form delivered live, rendered once for everybody).
   function setUpSubmitOnce() {
@@ -135,6 +143,12 @@
       window.setTimeout(function () {
         if (event.defaultPrevented) releaseForm(form);
       }, 0);
+      var submission = {};
+      var hold = parseInt(form.getAttribute("data-submit-once"), 10);
+      form.agoraSubmission = submission;
+      window.setTimeout(function () {
+        if (form.agoraSubmission === submission) releaseForm(form);
+      }, hold > 0 ? hold : HOLD_MS);
     });
     window.addEventListener("pageshow", function (event) {
       if (!event.persisted) return;

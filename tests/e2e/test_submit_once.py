@@ -4,6 +4,7 @@ the form is on its way. (A double click on a submit button is one request in Chr
 already: the second submission replaces the first before it leaves; so here the first
 request is held until the checks are done.)"""
 
+import re
 import time
 import uuid
 
@@ -65,6 +66,45 @@ def test_the_button_says_it_is_busy_and_keeps_its_name_and_focus(sign_in):
     assert second.value.status == 302
     page.reload()
     expect(_cards(page, text)).to_have_count(1)
+
+
+def test_a_submission_that_never_comes_back_gives_the_button_back(sign_in):
+    """A request stopped in the browser (or lost) tells the page nothing: after the form's
+    hold (here 400 ms, 10 s by default) the button comes back, and the form sent again
+    carries the same token."""
+    expect = _expect()
+    page = sign_in("bob")
+    held = []
+    page.route("**/posts/new/", lambda route: held.append(route))
+    page.evaluate(SEND_INTO_A_FRAME)
+    page.evaluate("document.querySelector('form[data-submit-once]').dataset.submitOnce = '400'")
+    text = f"Stopped {uuid.uuid4().hex[:8]}"
+    page.get_by_label("Message").fill(text)
+    button = page.get_by_role("button", name="Publish")
+    button.focus()
+    page.keyboard.press("Enter")
+    _wait_for(page, lambda: len(held) == 1)
+    assert button.get_attribute("aria-disabled") == "true"
+    _wait_for(page, lambda: button.get_attribute("aria-disabled") is None)
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Publish"
+    page.keyboard.press("Enter")
+    _wait_for(page, lambda: len(held) == 2)
+    first, second = (_form_token(route.request.post_data) for route in held)
+    assert first and first == second
+    # The second submission replaced the first in the frame, as it replaces a stopped one in
+    # a tab: the first request is cancelled. (The server's side of a key sent twice is
+    # tests/feeds/test_idempotency.py.)
+    with page.expect_response(lambda r: r.url.endswith("/posts/new/")) as answer:
+        held[1].continue_()
+    assert answer.value.status == 302
+    page.reload()
+    expect(_cards(page, text)).to_have_count(1)
+
+
+def _form_token(body: str) -> str | None:
+    """The form_token field of a multipart body (the composer sends files)."""
+    found = re.search(r'name="form_token"\r\n\r\n([^\r]*)\r\n', body)
+    return found.group(1) if found else None
 
 
 def _wait_for(page, condition, timeout: float = 5.0) -> None:
