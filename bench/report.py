@@ -324,7 +324,29 @@ Notes on the figures and on what was tried (November and December 2026):
   at p95 in the 1%, 3% and 10%+ bands). A second PostgreSQL run right after gave 1.92, 1.84
   and 2.09: the 10%+ band missed, so the margin is within run-to-run noise. With
   `counts=true` (the last column) the endpoint costs what it did before.
-- Tried, not kept: preparing the walk. Bound on the server and prepared it took 0.60 ms
-  against 0.96 ms (0.25 ms of planning, in-process, a 10%+ word), but its plan settings
-  (SET LOCAL) then need a transaction block of their own: two more round trips, or psycopg's
-  pipeline mode (experimental, and a pipeline is not a transaction block for SET LOCAL)."""
+- Walks prepared (2026-12-06, night, on a new machine where hello world answers in
+  2.7-4.1 ms p50 over HTTP, against 2.4-2.6 ms the evening before). A walk was planned on
+  every call (0.25 ms of about 1 ms) because its plan settings (SET LOCAL) went with it in
+  one string. Its shape leaves one plan: EXPLAIN on the 1,879,153-document index, for every
+  filter shape (none, agency, group, author, dates, agency + dates), with and without an
+  upper bound, generic and custom plans, always gave a backward scan of the primary key or a
+  forward scan of the filter's (x, id) index. A hashtag filter's generic plan sorted a join
+  instead, so hashtag walks keep the settings. Walks now run prepared (one generic plan per
+  connection) with no settings. First try: the 1% band got slower (walk 3.4 -> 5.6 ms
+  in-process), because in a generic plan `websearch_to_tsquery($1, $2)` is not folded into a
+  constant and was called for each of the ~3,700 documents walked; it is now a sub-select (an
+  InitPlan, once per statement), which tests/search/test_walk_prepared.py checks. In-process
+  A/B (test client, 8 viewers, 5 words, 5 rounds, three alternations), the walk: 10%+
+  1.80-2.16 -> 1.10-1.33 ms, 3% 2.29-2.59 -> 1.73-1.87 ms, 1% 3.0-4.0 -> 2.9-4.2 ms (no
+  clear change). Over HTTP (two daphne servers, alternated request by request): endpoint p50
+  0.6-0.7 ms less in the 3% and 10%+ bands, 0.5 ms in the 1% band.
+- Two full PostgreSQL runs after that change on this machine (`--no-docs`, not recorded
+  above): endpoint / (raw + hello) at p95 1% 2.14 and 2.21, 3% 1.97 and 2.04, 10%+ 1.86 and
+  2.09. The target is not met reliably. What is left, measured on this machine: with an ASGI
+  timer in daphne, the endpoint took 8.8 ms p50 to its response's start, of which DRF's
+  dispatch 5.3 ms (the same as in-process); hello world took 2.4 ms. So the server spends
+  about 1.2 ms more outside the view on the endpoint than on hello world. Each request also
+  goes on for about 2 ms after its response has started (request_finished, the per-request
+  thread's shutdown, the access log), overlapping the next request. Tried, no change: the
+  garbage collector off (same ratios) and uvicorn instead of daphne (2.25, 2.08, 2.08 against
+  2.20, 2.20, 2.01, interleaved)."""
