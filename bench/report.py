@@ -143,8 +143,9 @@ def _verdict(name: str, db: dict) -> str:
 NOTES = """\
 Notes on the figures and on what was tried (November and December 2026):
 
-- The machine: the runs above (2026-12-06, a later session on a new machine of the same kind)
-  came where a hello-world view answers over HTTP in 3.0-4.7 ms p50 (3.9-5.7 ms on the night's
+- The machine: the runs above (2026-12-06, 19:22-19:31, a later session on a new machine of
+  the same kind) came where a hello-world view answers over HTTP in 2.7-3.0 ms p50; earlier
+  runs of this file: 2.4-2.6 ms (the evening's run of 17:21), 3.0-4.7 ms, 3.9-5.7 ms on the night's
   machine, 3.7-5.1 ms on the evening's, 2.3-4.0 ms on the morning's, 1.5-2.4 ms on 2026-12-05,
   5-6 ms in November), so compare ratios, not milliseconds, across runs. The night's run before
   its last, the same hour on the same code, came during stalls of the machine: the raw
@@ -157,12 +158,12 @@ Notes on the figures and on what was tried (November and December 2026):
   time (hello world 4.0-4.9 ms, the search endpoint 10.8-11.2 ms, daphne, one client): the
   server is CPU-bound, not waiting. Putting the one synchronous-only middleware last (fewer
   hand-overs) changed nothing measurable over HTTP, so it was not kept.
-- These runs did not rebuild the index (`--skip-reindex`): it was built the same hour on this
-  machine by the same code (`manage.py search_reindex`), the two at the same time: PostgreSQL
-  1,879,153 documents in 467.5 s (4,020/s), then CLUSTER 72 s; SQLite 1,879,153 documents in
-  331.3 s (5,673/s). Generating the data took 117 s on PostgreSQL (alone) and 157 s on SQLite
-  (beside PostgreSQL's indexing); PostgreSQL's was copied for search with `CREATE DATABASE ...
-  TEMPLATE`. On the night's machine: 586.8 s, 54.7 s, 504.3 s and 198 s.
+- The runs above: PostgreSQL's index was not rebuilt in the run (`--skip-reindex`); it was
+  built on this machine half an hour before by bench/search.py (1,879,153 documents in 442 s,
+  4,247/s, then CLUSTER). SQLite's was built in the run (the line above its tables).
+  Generating the data took 125 s on PostgreSQL and 140 s on SQLite; PostgreSQL's was copied
+  for search with `CREATE DATABASE ... TEMPLATE`. Earlier machines: PostgreSQL 467.5 s and
+  586.8 s, SQLite 331.3 s and 504.3 s.
 - Endpoint, December 6, later: the search API's answer is rendered in the view's thread
   (`intranet.api.RenderInViewMixin`, one thread hop fewer, about 0.2 ms) and the compiled
   statements reach psycopg with numbered placeholders (`feeds.compiled.native_placeholders`).
@@ -320,9 +321,10 @@ Notes on the figures and on what was tried (November and December 2026):
   - The benchmark warms every viewer up with a word that has results: with a word that had
     none, each viewer's first measured search compiled its re-check (6.8-9 ms against 5.3 ms
     after, in-process), 8 of the 1% band's 120 requests: its p95.
-  The run above met the endpoint target in every band on both databases (PostgreSQL 1.92-1.96
-  at p95 in the 1%, 3% and 10%+ bands). A second PostgreSQL run right after gave 1.92, 1.84
-  and 2.09: the 10%+ band missed, so the margin is within run-to-run noise. With
+  The run recorded then (17:21) met the endpoint target in every band on both databases
+  (PostgreSQL 1.92-1.96 at p95 in the 1%, 3% and 10%+ bands). A second PostgreSQL run right
+  after gave 1.92, 1.84 and 2.09: the 10%+ band missed, so the margin is within run-to-run
+  noise. With
   `counts=true` (the last column) the endpoint costs what it did before.
 - Walks prepared (2026-12-06, night, on a new machine where hello world answers in
   2.7-4.1 ms p50 over HTTP, against 2.4-2.6 ms the evening before). A walk was planned on
@@ -340,13 +342,15 @@ Notes on the figures and on what was tried (November and December 2026):
   1.80-2.16 -> 1.10-1.33 ms, 3% 2.29-2.59 -> 1.73-1.87 ms, 1% 3.0-4.0 -> 2.9-4.2 ms (no
   clear change). Over HTTP (two daphne servers, alternated request by request): endpoint p50
   0.6-0.7 ms less in the 3% and 10%+ bands, 0.5 ms in the 1% band.
-- Two full PostgreSQL runs after that change on this machine (`--no-docs`, not recorded
-  above): endpoint / (raw + hello) at p95 1% 2.14 and 2.21, 3% 1.97 and 2.04, 10%+ 1.86 and
-  2.09. The target is not met reliably. What is left, measured on this machine: with an ASGI
-  timer in daphne, the endpoint took 8.8 ms p50 to its response's start, of which DRF's
-  dispatch 5.3 ms (the same as in-process); hello world took 2.4 ms. So the server spends
-  about 1.2 ms more outside the view on the endpoint than on hello world. Each request also
-  goes on for about 2 ms after its response has started (request_finished, the per-request
-  thread's shutdown, the access log), overlapping the next request. Tried, no change: the
-  garbage collector off (same ratios) and uvicorn instead of daphne (2.25, 2.08, 2.08 against
-  2.20, 2.20, 2.01, interleaved)."""
+- Three full PostgreSQL runs after that change on this machine (the run above, and two with
+  `--no-docs`): endpoint / (raw + hello) at p95 1% 2.14, 2.14 and 2.21, 3% 1.99, 1.97 and
+  2.04, 10%+ 1.77, 1.86 and 2.09. The SQLite run above, whose code did not change, missed the
+  0.01% band (2.11; 1.79 in the evening's run). The target is not met reliably on either
+  database: the ratio is about 2 ± 0.15 from run to run.
+- What is left, measured on this machine: with an ASGI timer in daphne, the endpoint took 8.8
+  ms p50 to its response's start, of which DRF's dispatch 5.3 ms (the same as in-process);
+  hello world took 2.4 ms. So the server spends about 1.2 ms more outside the view on the
+  endpoint than on hello world. Each request also goes on for about 2 ms after its response
+  has started (request_finished, the per-request thread's shutdown, the access log),
+  overlapping the next request. Tried, no change: the garbage collector off (same ratios) and
+  uvicorn instead of daphne (2.25, 2.08, 2.08 against 2.20, 2.20, 2.01, interleaved)."""

@@ -70,14 +70,14 @@ def test_the_button_says_it_is_busy_and_keeps_its_name_and_focus(sign_in):
 
 def test_a_submission_that_never_comes_back_gives_the_button_back(sign_in):
     """A request stopped in the browser (or lost) tells the page nothing: after the form's
-    hold (here 400 ms, 10 s by default) the button comes back, and the form sent again
+    hold (here 1.5 s, 10 s by default) the button comes back, and the form sent again
     carries the same token."""
     expect = _expect()
     page = sign_in("bob")
     held = []
     page.route("**/posts/new/", lambda route: held.append(route))
     page.evaluate(SEND_INTO_A_FRAME)
-    page.evaluate("document.querySelector('form[data-submit-once]').dataset.submitOnce = '400'")
+    page.evaluate("document.querySelector('form[data-submit-once]').dataset.submitOnce = '1500'")
     text = f"Stopped {uuid.uuid4().hex[:8]}"
     page.get_by_label("Message").fill(text)
     button = page.get_by_role("button", name="Publish")
