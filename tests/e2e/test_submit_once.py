@@ -39,17 +39,7 @@ def test_the_button_says_it_is_busy_and_keeps_its_name_and_focus(sign_in):
     cache gets its button back; sent again from there, the form carries the same token and
     the server writes nothing new."""
     expect = _expect()
-    page = sign_in("bob")
-    held = []
-    page.route("**/posts/new/", lambda route: held.append(route))
-    page.evaluate(SEND_INTO_A_FRAME)
-    text = f"Held {uuid.uuid4().hex[:8]}"
-    page.get_by_label("Message").fill(text)
-    button = page.get_by_role("button", name="Publish")
-    button.focus()
-    page.keyboard.press("Enter")
-    _wait_for(page, lambda: len(held) == 1)
-    assert button.get_attribute("aria-disabled") == "true"
+    page, button, held, text = _publish_held(sign_in("bob"), "Held")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Publish"
     page.keyboard.press("Enter")
     page.wait_for_timeout(300)
@@ -73,18 +63,7 @@ def test_a_submission_that_never_comes_back_gives_the_button_back(sign_in):
     hold (here 1.5 s, 10 s by default) the button comes back, and the form sent again
     carries the same token."""
     expect = _expect()
-    page = sign_in("bob")
-    held = []
-    page.route("**/posts/new/", lambda route: held.append(route))
-    page.evaluate(SEND_INTO_A_FRAME)
-    page.evaluate("document.querySelector('form[data-submit-once]').dataset.submitOnce = '1500'")
-    text = f"Stopped {uuid.uuid4().hex[:8]}"
-    page.get_by_label("Message").fill(text)
-    button = page.get_by_role("button", name="Publish")
-    button.focus()
-    page.keyboard.press("Enter")
-    _wait_for(page, lambda: len(held) == 1)
-    assert button.get_attribute("aria-disabled") == "true"
+    page, button, held, text = _publish_held(sign_in("bob"), "Stopped", hold_ms=1500)
     _wait_for(page, lambda: button.get_attribute("aria-disabled") is None)
     assert page.evaluate("document.activeElement.textContent.trim()") == "Publish"
     page.keyboard.press("Enter")
@@ -99,6 +78,26 @@ def test_a_submission_that_never_comes_back_gives_the_button_back(sign_in):
     assert answer.value.status == 302
     page.reload()
     expect(_cards(page, text)).to_have_count(1)
+
+
+def _publish_held(page, prefix: str, *, hold_ms: int | None = None):
+    """Publish a new text from the composer by Enter on its focused button, the request held
+    (the route's list): (page, button, held requests, text), the button aria-disabled."""
+    held = []
+    page.route("**/posts/new/", lambda route: held.append(route))
+    page.evaluate(SEND_INTO_A_FRAME)
+    if hold_ms is not None:
+        page.evaluate(
+            f"document.querySelector('form[data-submit-once]').dataset.submitOnce = '{hold_ms}'"
+        )
+    text = f"{prefix} {uuid.uuid4().hex[:8]}"
+    page.get_by_label("Message").fill(text)
+    button = page.get_by_role("button", name="Publish")
+    button.focus()
+    page.keyboard.press("Enter")
+    _wait_for(page, lambda: len(held) == 1)
+    assert button.get_attribute("aria-disabled") == "true"
+    return page, button, held, text
 
 
 def _form_token(body: str) -> str | None:
