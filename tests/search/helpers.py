@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+from django.db import connection
+
 from search import query, selectors
 from search.backends.base import SORT_NEWEST, SearchRequest
+
+
+def only_on(vendor: str, reason: str) -> list:
+    """`pytestmark` of a module that tests one database's own code (its plans, its tables):
+    database access, and skipped on the other database, saying why."""
+    return [pytest.mark.django_db, pytest.mark.skipif(connection.vendor != vendor, reason=reason)]
 
 
 def request(text: str = "", **options) -> SearchRequest:

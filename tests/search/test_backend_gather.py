@@ -11,12 +11,9 @@ from feeds import actions as feed_actions
 from search.backends import database_backend, postgresql
 from search.backends.base import SORT_RELEVANCE
 
-from .helpers import request
+from .helpers import only_on, request
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own planning"),
-]
+pytestmark = only_on("postgresql", "PostgreSQL's own planning")
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ from django.db import connection
 
 from feeds import actions as feed_actions
 
-from .helpers import search
+from .helpers import only_on, search
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements"),
-]
+pytestmark = only_on("postgresql", "prepared statements")
 
 
 @pytest.fixture

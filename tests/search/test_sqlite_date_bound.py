@@ -16,12 +16,9 @@ from feeds import actions as feed_actions
 from search.backends import database_backend, sqlite
 from search.models import SearchDocument
 
-from .helpers import request
+from .helpers import only_on, request
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 statements"),
-]
+pytestmark = only_on("sqlite", "SQLite's FTS5 statements")
 
 # Days ago each post was created, in the order the posts (and their documents) are made:
 # ids and times disagree, so the lowest id in the window is not its oldest document.

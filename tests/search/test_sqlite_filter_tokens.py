@@ -19,12 +19,9 @@ from groups import actions as group_actions
 from search.backends import database_backend, sqlite
 from search.models import SearchDocument
 
-from .helpers import request
+from .helpers import only_on, request
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 table"),
-]
+pytestmark = only_on("sqlite", "SQLite's FTS5 table")
 
 
 @pytest.fixture

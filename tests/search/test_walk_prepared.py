@@ -13,12 +13,9 @@ from feeds import actions as feed_actions
 from feeds.compiled import native_placeholders
 from search.backends import postgresql
 
-from .helpers import search
+from .helpers import only_on, search
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements"),
-]
+pytestmark = only_on("postgresql", "prepared statements")
 
 
 @pytest.fixture
