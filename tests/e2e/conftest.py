@@ -130,6 +130,18 @@ def browser():
         browser.close()
 
 
+def signed_in_page(context, base_url: str, username: str):
+    """A new page of the browser `context`, signed in as `username` through the sign-in page
+    (and left on the home page)."""
+    page = context.new_page()
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")
+    return page
+
+
 @pytest.fixture
 def sign_in(browser, e2e_server):
     """Open a fresh browser context signed in as `username`."""
@@ -138,13 +150,7 @@ def sign_in(browser, e2e_server):
     def _sign_in(username: str, *, width: int = 1280):
         context = browser.new_context(viewport={"width": width, "height": 900})
         contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{e2e_server}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{e2e_server}/")
-        return page
+        return signed_in_page(context, e2e_server, username)
 
     yield _sign_in
     for context in contexts:

@@ -30,6 +30,14 @@ bob = create_staff_member(
 carl = create_staff_member(
     username="carl", display_name="Carl Weber", password=PASSWORD, agency=health
 ).user
+# Dana reads Agora in French (her profile's choice): the accessibility audit's French pages.
+create_staff_member(
+    username="dana",
+    display_name="Dana Lefèvre",
+    password=PASSWORD,
+    agency=finance,
+    preferred_language="fr",
+)
 budget = create_group(
     creator=ana, name="Budget 2027", description="Cross-agency budget.", kind=Group.Kind.PRIVATE
 )

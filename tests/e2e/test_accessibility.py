@@ -1,0 +1,196 @@
+"""Every main page audited by axe-core (WCAG 2.1 A and AA rules) in a real browser.
+
+axe-core is the accessibility engine browsers' own audit tools use; it is a test-only npm
+package (tests/e2e/axe: `npm ci --prefix tests/e2e/axe`), injected into each page as it
+stands: contrast of the rendered colours, names of controls and links, landmarks, headings,
+ARIA, the document's language. It cannot judge everything WCAG asks (the order of focus,
+that a label says the right thing): tests/e2e/test_journeys.py and the view tests check
+those by hand.
+
+The world (tests/e2e/make_world.py): Ana (Finance) owns the private group "Budget 2027",
+with Bob (Health) as a member; Carl (Health) is in neither, and a member of Bob's open group
+"Open Data Network"; Dana (Finance) reads Agora in French.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import skip_or_fail
+from tests.e2e.conftest import signed_in_page
+
+pytestmark = pytest.mark.integration
+
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0 and 2.1, levels A and AA, and axe's best practices (one main landmark, one h1,
+# every piece of content inside a landmark, ...), which the pages meet too.
+RULE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+PHONE, DESKTOP = 390, 1280
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> str:
+    if not AXE.exists():
+        skip_or_fail("axe-core is not installed (npm ci --prefix tests/e2e/axe)")
+    return AXE.read_text()
+
+
+def violations(page, axe_script: str) -> list[str]:
+    """axe-core's violations of RULE_TAGS on the page as it stands, one line per element."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=axe_script)
+    found = page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations.map(v => ({
+                id: v.id, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary),
+            }));
+        }""",
+        RULE_TAGS,
+    )
+    return [f"{v['id']} ({v['help']}) at {node}" for v in found for node in v["nodes"]]
+
+
+def audit(page, axe_script: str, url: str, status: int = 200) -> list[str]:
+    """Open `url` (answered with `status`) and return its violations, each prefixed with the
+    page's path."""
+    response = page.goto(url)
+    assert response is not None and response.status == status, (url, response)
+    path = re.sub(r"^https?://[^/]+", "", url)
+    path = path if len(path) <= 60 else f"{path[:57]}..."
+    return [f"{path}: {line}" for line in violations(page, axe_script)]
+
+
+@pytest.fixture(scope="module")
+def discussed(browser, e2e_server):
+    """A post by Ana in "Budget 2027" with a hashtag and a mention of Bob, which Bob liked
+    and commented on; returns its path and its tag."""
+    tag = f"audit{uuid.uuid4().hex[:6]}"
+    context = browser.new_context()
+    try:
+        ana = signed_in_page(context, e2e_server, "ana")
+        ana.get_by_label("Message").fill(f"Figures for the #{tag} review, @bob please check.")
+        ana.get_by_label("Who can see this").select_option(label="Budget 2027")
+        ana.get_by_role("button", name="Publish").click()
+        ana.wait_for_load_state()
+        href = ana.locator("article.post-card a[href^='/posts/']").first.get_attribute("href")
+        path = re.match(r"/posts/\d+/", href).group(0)
+        context.clear_cookies()
+        bob = signed_in_page(context, e2e_server, "bob")
+        bob.goto(f"{e2e_server}{path}")
+        bob.get_by_role("button", name=re.compile("Like")).first.click()
+        bob.wait_for_load_state()
+        bob.get_by_label("Your comment").first.fill("Checked: the totals match.")
+        bob.get_by_role("button", name="Comment", exact=True).first.click()
+        bob.wait_for_load_state()
+    finally:
+        context.close()
+    return {"path": path, "tag": tag}
+
+
+def test_signed_in_pages_pass_axe(sign_in, e2e_server, axe_script, discussed):
+    """Ana's pages (author of the post, owner of the group), on a desktop and on a phone."""
+    paths = [
+        "/",
+        discussed["path"],
+        f"/tags/{discussed['tag']}/",
+        "/people/",
+        "/people/ana/",
+        "/people/bob/",
+        "/people/ana/followers/",
+        "/people/me/edit/",
+        "/groups/",
+        "/groups/new/",
+        "/groups/budget-2027/",
+        "/groups/budget-2027/members/",
+        "/groups/budget-2027/edit/",
+        "/search/",
+        f"/search/?q={discussed['tag']}",
+        "/search/?q=nothingmatchesthisword",
+        "/notifications/",
+        "/notifications/preferences/",
+        "/intranet/",
+    ]
+    found = []
+    for width in (DESKTOP, PHONE):
+        page = sign_in("ana", width=width)
+        for path in paths:
+            found += [f"{width}px {line}" for line in audit(page, axe_script, e2e_server + path)]
+        found += audit(page, axe_script, e2e_server + "/posts/999999/", status=404)
+    assert found == [], "\n".join(found)
+
+
+def test_member_and_outsider_pages_pass_axe(sign_in, e2e_server, axe_script, discussed):
+    """Bob (a member, mentioned, author of the comment: his notifications and the comment's
+    controls) and Carl (outside the private group: its page offers to ask to join, its post
+    is a 404; a member of an open group; no notifications)."""
+    found = []
+    bob = sign_in("bob")
+    for path in [discussed["path"], "/notifications/", "/groups/budget-2027/", "/people/ana/"]:
+        found += audit(bob, axe_script, e2e_server + path)
+    carl = sign_in("carl", width=PHONE)
+    for path in ["/", "/groups/", "/groups/open-data-network/", "/groups/budget-2027/"]:
+        found += audit(carl, axe_script, e2e_server + path)
+    found += audit(carl, axe_script, e2e_server + "/notifications/")  # nothing yet
+    assert carl.goto(e2e_server + discussed["path"]).status == 404  # the group's post
+    found += [f"{discussed['path']} (404): {line}" for line in violations(carl, axe_script)]
+    assert found == [], "\n".join(found)
+
+
+def test_forms_with_errors_and_dialogs_pass_axe(sign_in, e2e_server, axe_script, discussed):
+    """Pages as they come back with errors, and the report dialog open."""
+    found = []
+    page = sign_in("bob")
+    page.get_by_label("Message").fill("x" * 5001)
+    page.get_by_role("button", name="Publish").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("Message").get_attribute("aria-invalid") == "true"
+    found += [f"/ (post too long): {line}" for line in violations(page, axe_script)]
+
+    page.goto(e2e_server + "/groups/new/")
+    page.locator("form[method=post] button[type=submit]").last.click()
+    page.wait_for_load_state()
+    assert page.locator("[aria-invalid=true]").count() >= 1
+    found += [f"/groups/new/ (empty): {line}" for line in violations(page, axe_script)]
+
+    for query in ["?q=" + "long " * 120, "?q=budget&date_from=2026-13-45", '?q="unbalanced']:
+        found += audit(page, axe_script, f"{e2e_server}/search/{query}", status=400)
+        assert page.locator("[aria-invalid=true]").count() == 1
+
+    page.goto(e2e_server + discussed["path"])
+    page.locator("[data-report-link]").first.click()
+    page.wait_for_selector("dialog[open]")
+    found += [f"report dialog: {line}" for line in violations(page, axe_script)]
+    assert found == [], "\n".join(found)
+
+
+def test_french_pages_pass_axe(sign_in, e2e_server, axe_script):
+    """Dana reads Agora in French: the same rules hold, and the page says it is French."""
+    page = sign_in("dana", width=PHONE)
+    found = []
+    for path in ["/", "/search/?q=budget", "/groups/", "/people/dana/", "/notifications/"]:
+        found += audit(page, axe_script, e2e_server + path)
+        assert page.evaluate("document.documentElement.lang") == "fr"
+    assert found == [], "\n".join(found)
+
+
+def test_signed_out_pages_pass_axe(browser, e2e_server, axe_script):
+    """The sign-in page, empty and after a wrong password."""
+    context = browser.new_context(viewport={"width": PHONE, "height": 800})
+    try:
+        page = context.new_page()
+        found = audit(page, axe_script, e2e_server + "/accounts/login/")
+        page.get_by_label("Username").fill("ana")
+        page.get_by_label("Password").fill("not her password")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        assert page.url.endswith("/accounts/login/")
+        found += [f"/accounts/login/ (refused): {line}" for line in violations(page, axe_script)]
+    finally:
+        context.close()
+    assert found == [], "\n".join(found)
