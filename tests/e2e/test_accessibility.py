@@ -194,3 +194,56 @@ def test_signed_out_pages_pass_axe(browser, e2e_server, axe_script):
     finally:
         context.close()
     assert found == [], "\n".join(found)
+
+
+# What the focused element looks like: its outline and box shadow, whether it is on screen.
+FOCUS_STATE = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    const label = el.getAttribute("aria-label") || el.textContent || el.name || "";
+    const tag = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "");
+    return {
+        name: tag + " " + label.trim().replace(/\\s+/g, " ").slice(0, 40),
+        outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
+        shadow: style.boxShadow !== "none",
+        shown: box.width > 0 && box.height > 0 && style.visibility !== "hidden",
+    };
+}"""
+
+
+def tab_through(page, limit: int = 300) -> list[dict]:
+    """Press Tab from the top of the page until focus leaves the page or comes back to the
+    first element; the focus state after each press."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        state = page.evaluate(FOCUS_STATE)
+        if state is None or (seen and state["name"] == seen[0]["name"]):
+            break
+        seen.append(state)
+    else:
+        raise AssertionError(f"Tab never left the page after {limit} presses (a focus trap?)")
+    return seen
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+def test_keyboard_focus_is_always_visible(sign_in, e2e_server, discussed, width):
+    """WCAG 2.4.7: every control Tab reaches on the home page and the post page is on screen
+    and drawn with a focus ring; the composer, a card's reactions and the comment form are
+    among them (axe cannot check this: it looks at a page, not at a keyboard)."""
+    page = sign_in("bob", width=width)
+    for path, expected in [
+        ("/", ["textarea#composer_body", "button Publish", "Like"]),
+        (discussed["path"], ["Like", "Comment"]),
+    ]:
+        page.goto(e2e_server + path)
+        states = tab_through(page)
+        names = [s["name"] for s in states]
+        for part in expected:
+            assert any(part in name for name in names), (path, part, "; ".join(names))
+        hidden = [s["name"] for s in states if not s["shown"]]
+        unmarked = [s["name"] for s in states if not (s["outline"] or s["shadow"])]
+        assert hidden == [] and unmarked == [], (path, hidden, unmarked)
