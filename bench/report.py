@@ -167,8 +167,9 @@ Notes on the figures and on what was tried (November and December 2026):
 - Endpoint, December 6, later: the search API's answer is rendered in the view's thread
   (`intranet.api.RenderInViewMixin`, one thread hop fewer, about 0.2 ms) and the compiled
   statements reach psycopg with numbered placeholders (`feeds.compiled.native_placeholders`).
-  The run above: SQLite 1.9-2.68x (raw + hello) at p95 (the 10%+ band met), PostgreSQL 2.34-3.41x
-  in the 1%, 3% and 10%+ bands: no change a run can tell from the night's. In-process (test
+  That session's recorded run (since replaced): SQLite 1.9-2.68x (raw + hello) at p95 (the
+  10%+ band met), PostgreSQL 2.34-3.41x in the 1%, 3% and 10%+ bands: no change a run can
+  tell from the night's. In-process (test
   client, PostgreSQL, 1% band) a search takes 15-18 ms, 11 ms of it waiting for PostgreSQL, 10 ms
   in gathering the first page and its counts (`_gather`: the newest walk, then the GIN windows):
   that, not the HTTP layer, is what separates the PostgreSQL endpoint from its target.
@@ -237,11 +238,11 @@ Notes on the figures and on what was tried (November and December 2026):
   the time zone read once per answer (compared with DRF's field over generated values).
   In-process on the SQLite file the endpoint went from 5.1-5.2 to 4.2-4.5 ms p50 (hello world
   0.44-0.52 ms). Over HTTP, four runs on this machine after these changes gave p95 ratios of
-  1.85-2.87 across the bands (the run above 2.02-2.75; the 10%+ band met in two of them),
-  against 2.13-3.13 on the morning's machine before them: closer, not met. No run on this
-  machine measured the endpoint before the change. What is left of the gap on SQLite is
-  mostly the first page's counts (0.8-1.2 ms in-process: up to 100 matches, each with the
-  permission check) against a raw statement of 0.3 ms.
+  1.85-2.87 across the bands (the recorded one, since replaced, 2.02-2.75; the 10%+ band
+  met in two of them), against 2.13-3.13 on the morning's machine before them: closer, not
+  met. No run on this machine measured the endpoint before the change. What is left of the
+  gap on SQLite is mostly the first page's counts (0.8-1.2 ms in-process: up to 100 matches,
+  each with the permission check) against a raw statement of 0.3 ms.
 - Endpoint, December 6: URLs are reversed once per name (`intranet/paths.py`), query
   serializers copy their fields shallowly instead of DRF's deep copies (the search query's
   validation 0.42 -> 0.14 ms), and the viewer's agency is one plain statement. In-process on
@@ -284,7 +285,7 @@ Notes on the figures and on what was tried (November and December 2026):
   and 323 ms (3%) on PostgreSQL: their clean-up had deleted the posts they wrote, with SQL,
   but not the 3,583 search documents the outbox worker had made for them, so the newest part
   of the index was documents whose permission re-check found no post. The clean-up now
-  deletes those too; the run above came after removing them and VACUUM ANALYZE. (Agora
+  deletes those too; that session's recorded run came after removing them and VACUUM ANALYZE. (Agora
   itself deletes a post's document when the post is deleted: the outbox event does it.)
 - Relevance on PostgreSQL: ranks computed inside the candidate scans (the change before this
   work) against ranking the candidates in a statement of their own: server time measured
