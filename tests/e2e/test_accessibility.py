@@ -103,7 +103,11 @@ def test_signed_in_pages_pass_axe(sign_in, e2e_server, axe_script, discussed):
         "/people/ana/",
         "/people/bob/",
         "/people/ana/followers/",
+        "/people/ana/following/",
+        "/people/?q=bob",
         "/people/me/edit/",
+        f"{discussed['path']}edit/",
+        f"{discussed['path']}delete/",
         "/groups/",
         "/groups/new/",
         "/groups/budget-2027/",
@@ -131,10 +135,22 @@ def test_member_and_outsider_pages_pass_axe(sign_in, e2e_server, axe_script, dis
     is a 404; a member of an open group; no notifications)."""
     found = []
     bob = sign_in("bob")
-    for path in [discussed["path"], "/notifications/", "/groups/budget-2027/", "/people/ana/"]:
+    for path in [
+        discussed["path"],
+        f"{discussed['path']}report/",  # the report form as its own page (without script)
+        "/notifications/",
+        "/groups/budget-2027/",
+        "/people/ana/",
+    ]:
         found += audit(bob, axe_script, e2e_server + path)
     carl = sign_in("carl", width=PHONE)
-    for path in ["/", "/groups/", "/groups/open-data-network/", "/groups/budget-2027/"]:
+    for path in [
+        "/",
+        "/groups/",
+        "/groups/open-data-network/",
+        "/groups/budget-2027/",
+        "/groups/budget-2027/request/",
+    ]:
         found += audit(carl, axe_script, e2e_server + path)
     found += audit(carl, axe_script, e2e_server + "/notifications/")  # nothing yet
     assert carl.goto(e2e_server + discussed["path"]).status == 404  # the group's post
@@ -161,6 +177,12 @@ def test_forms_with_errors_and_dialogs_pass_axe(sign_in, e2e_server, axe_script,
     for query in ["?q=" + "long " * 120, "?q=budget&date_from=2026-13-45", '?q="unbalanced']:
         found += audit(page, axe_script, f"{e2e_server}/search/{query}", status=400)
         assert page.locator("[aria-invalid=true]").count() == 1
+
+    page.goto(f"{e2e_server}{discussed['path']}report/")
+    page.locator("form[method=post] button[type=submit]").last.click()  # no reason chosen
+    page.wait_for_load_state()
+    assert page.locator("[aria-invalid=true]").count() >= 1
+    found += [f"report page (no reason): {line}" for line in violations(page, axe_script)]
 
     page.goto(e2e_server + discussed["path"])
     page.locator("[data-report-link]").first.click()
