@@ -14,6 +14,7 @@ django.setup()
 
 from groups.actions import create_group, join_group  # noqa: E402
 from groups.models import Group, Membership  # noqa: E402
+from intranet.management.commands.seed_demo import seed_intranet  # noqa: E402
 from profiles.actions import create_staff_member  # noqa: E402
 from profiles.models import Agency  # noqa: E402
 
@@ -44,4 +45,10 @@ budget = create_group(
 Membership.objects.create(group=budget, user=bob)
 open_group = create_group(creator=bob, name="Open Data Network", kind=Group.Kind.OPEN)
 join_group(group=open_group, user=carl)
+# The demo's intranet (guides, a page per agency, news announced in the feeds), published by
+# `editor`: the accessibility audit reads its pages.
+create_staff_member(
+    username="editor", display_name="Edith Editor", password=PASSWORD, agency=finance
+)
+seed_intranet()
 print("world ready")

@@ -9,7 +9,8 @@ those by hand.
 
 The world (tests/e2e/make_world.py): Ana (Finance) owns the private group "Budget 2027",
 with Bob (Health) as a member; Carl (Health) is in neither, and a member of Bob's open group
-"Open Data Network"; Dana (Finance) reads Agora in French.
+"Open Data Network"; Dana (Finance) reads Agora in French; `editor` published the demo's
+intranet pages.
 """
 
 from __future__ import annotations
@@ -119,6 +120,9 @@ def test_signed_in_pages_pass_axe(sign_in, e2e_server, axe_script, discussed):
         "/notifications/",
         "/notifications/preferences/",
         "/intranet/",
+        "/intranet/community-guidelines/",
+        "/intranet/mof/",  # an agency's page
+        "/intranet/welcome-to-the-new-staff-network/",  # a news article
     ]
     found = []
     for width in (DESKTOP, PHONE):
@@ -195,7 +199,14 @@ def test_french_pages_pass_axe(sign_in, e2e_server, axe_script):
     """Dana reads Agora in French: the same rules hold, and the page says it is French."""
     page = sign_in("dana", width=PHONE)
     found = []
-    for path in ["/", "/search/?q=budget", "/groups/", "/people/dana/", "/notifications/"]:
+    for path in [
+        "/",
+        "/search/?q=budget",
+        "/groups/",
+        "/people/dana/",
+        "/notifications/",
+        "/intranet/",
+    ]:
         found += audit(page, axe_script, e2e_server + path)
         assert page.evaluate("document.documentElement.lang") == "fr"
     assert found == [], "\n".join(found)

@@ -323,72 +323,80 @@ class Command(BaseCommand):
     # --- the intranet: home, guides, agency pages, news (which announce themselves) ----------
 
     def _intranet(self) -> None:
-        """Idempotent: does nothing once any news article exists."""
-        from intranet.actions import grant_role
-        from intranet.models import (
-            GUIDELINES_SLUG,
-            AgencyPage,
-            IntranetHomePage,
-            NewsArticle,
-            StandardPage,
+        summary = seed_intranet()
+        if summary:
+            self.stdout.write(summary)
+
+
+def seed_intranet() -> str | None:
+    """The intranet's guides, a page per agency and news, published by `editor` (made a
+    moderator): the demo's, and the browser tests' (tests/e2e/make_world.py). Idempotent:
+    does nothing once any news article exists. Returns what it made, in a line."""
+    from intranet.actions import grant_role
+    from intranet.models import (
+        GUIDELINES_SLUG,
+        AgencyPage,
+        IntranetHomePage,
+        NewsArticle,
+        StandardPage,
+    )
+
+    home = IntranetHomePage.objects.first()
+    editor = get_user_model().objects.filter(username=EDITOR_USERNAME).first()
+    if home is None or editor is None or NewsArticle.objects.exists():
+        return None
+    grant_role(user=editor, role="moderator")
+
+    def publish(page):
+        page.save_revision(user=editor).publish(user=editor)
+        return page
+
+    def add(parent, page):
+        page.live = False
+        page.owner = editor
+        parent.add_child(instance=page)
+        return publish(page)
+
+    home.intro = (
+        "<p>News from the agencies, the guides we work by, and who to ask. "
+        "The conversation happens in the feed; the reference lives here.</p>"
+    )
+    publish(home)
+    for title, slug, body in INTRANET_GUIDES:
+        add(home, StandardPage(title=title, slug=slug, body=body))
+    open_groups = list(Group.objects.filter(kind=Group.Kind.OPEN).order_by("name"))
+    for i, agency in enumerate(Agency.objects.order_by("name")):
+        page = AgencyPage(
+            title=agency.name,
+            slug=agency.slug,
+            agency=agency,
+            about=f"<p>{agency.name} ({agency.short_name}) serves the public across the "
+            "country. This page says who we are and whom to ask.</p>",
+            contacts=[
+                (
+                    "contact",
+                    {
+                        "name": f"{agency.short_name} Helpdesk",
+                        "role": "Questions",
+                        "email": f"help@{agency.slug}.example.gov",
+                        "phone": "",
+                    },
+                ),
+            ],
         )
-
-        home = IntranetHomePage.objects.first()
-        editor = get_user_model().objects.filter(username=EDITOR_USERNAME).first()
-        if home is None or editor is None or NewsArticle.objects.exists():
-            return
-        grant_role(user=editor, role="moderator")
-
-        def publish(page):
-            page.save_revision(user=editor).publish(user=editor)
-            return page
-
-        def add(parent, page):
-            page.live = False
-            page.owner = editor
-            parent.add_child(instance=page)
-            return publish(page)
-
-        home.intro = (
-            "<p>News from the agencies, the guides we work by, and who to ask. "
-            "The conversation happens in the feed; the reference lives here.</p>"
+        page.groups.set(open_groups[i % len(open_groups) :][:2] if open_groups else [])
+        add(home, page)
+    agencies = {a.slug: a for a in Agency.objects.all()}
+    for title, lead, body, agency_slug, tags in INTRANET_NEWS:
+        article = NewsArticle(
+            title=title, lead=lead, body=body, agency=agencies.get(agency_slug or "")
         )
-        publish(home)
-        for title, slug, body in INTRANET_GUIDES:
-            add(home, StandardPage(title=title, slug=slug, body=body))
-        open_groups = list(Group.objects.filter(kind=Group.Kind.OPEN).order_by("name"))
-        for i, agency in enumerate(Agency.objects.order_by("name")):
-            page = AgencyPage(
-                title=agency.name,
-                slug=agency.slug,
-                agency=agency,
-                about=f"<p>{agency.name} ({agency.short_name}) serves the public across the "
-                "country. This page says who we are and whom to ask.</p>",
-                contacts=[
-                    (
-                        "contact",
-                        {
-                            "name": f"{agency.short_name} Helpdesk",
-                            "role": "Questions",
-                            "email": f"help@{agency.slug}.example.gov",
-                            "phone": "",
-                        },
-                    ),
-                ],
-            )
-            page.groups.set(open_groups[i % len(open_groups) :][:2] if open_groups else [])
-            add(home, page)
-        agencies = {a.slug: a for a in Agency.objects.all()}
-        for title, lead, body, agency_slug, tags in INTRANET_NEWS:
-            article = NewsArticle(
-                title=title, lead=lead, body=body, agency=agencies.get(agency_slug or "")
-            )
-            article.tags.add(*tags)
-            add(home, article)
-        self.stdout.write(
-            f"  intranet: {NewsArticle.objects.count()} news articles, guidelines at "
-            f"/intranet/{GUIDELINES_SLUG}/"
-        )
+        article.tags.add(*tags)
+        add(home, article)
+    return (
+        f"  intranet: {NewsArticle.objects.count()} news articles, guidelines at "
+        f"/intranet/{GUIDELINES_SLUG}/"
+    )
 
 
 INTRANET_GUIDES = [
