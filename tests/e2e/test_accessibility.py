@@ -69,13 +69,16 @@ def audit(page, axe_script: str, url: str, status: int = 200) -> list[str]:
 
 @pytest.fixture(scope="module")
 def discussed(browser, e2e_server):
-    """A post by Ana in "Budget 2027" with a hashtag and a mention of Bob, which Bob liked
-    and commented on; returns its path and its tag."""
+    """A post by Ana in "Budget 2027" with a hashtag, a mention of Bob and a long link (one
+    unbreakable word), which Bob liked and commented on; returns its path and its tag."""
     tag = f"audit{uuid.uuid4().hex[:6]}"
     context = browser.new_context()
     try:
         ana = signed_in_page(context, e2e_server, "ana")
-        ana.get_by_label("Message").fill(f"Figures for the #{tag} review, @bob please check.")
+        ana.get_by_label("Message").fill(
+            f"Figures for the #{tag} review, @bob please check: https://data.example.gov/"
+            "datasets/budget-2027/quarterly-figures-by-directorate-and-programme-final.csv"
+        )
         ana.get_by_label("Who can see this").select_option(label="Budget 2027")
         ana.get_by_role("button", name="Publish").click()
         ana.wait_for_load_state()
@@ -280,3 +283,37 @@ def test_keyboard_focus_is_always_visible(sign_in, e2e_server, discussed, width)
         hidden = [s["name"] for s in states if not s["shown"]]
         unmarked = [s["name"] for s in states if not (s["outline"] or s["shadow"])]
         assert hidden == [] and unmarked == [], (path, hidden, unmarked)
+
+
+NARROWEST = 320  # WCAG 1.4.10 (Reflow): content at 320 CSS px needs no sideways scrolling
+
+
+def test_pages_reflow_at_320_px(sign_in, e2e_server, discussed):
+    """At 320 px wide (a small phone, or 1280 px zoomed to 400%) no page scrolls sideways:
+    long words, links, tables and forms wrap or scroll inside themselves."""
+    page = sign_in("ana", width=NARROWEST)
+    wide = []
+    for path in [
+        "/",
+        discussed["path"],
+        f"{discussed['path']}report/",
+        f"/tags/{discussed['tag']}/",
+        f"/search/?q={discussed['tag']}",
+        "/people/",
+        "/people/bob/",
+        "/people/me/edit/",
+        "/groups/",
+        "/groups/new/",
+        "/groups/budget-2027/",
+        "/groups/budget-2027/members/",
+        "/notifications/",
+        "/notifications/preferences/",
+        "/intranet/",
+        "/intranet/mof/",
+        "/intranet/welcome-to-the-new-staff-network/",
+    ]:
+        assert page.goto(e2e_server + path).status == 200, path
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 0:
+            wide.append(f"{path}: {overflow}px too wide")
+    assert wide == [], "\n".join(wide)
