@@ -33,6 +33,12 @@ RULE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 PHONE, DESKTOP = 390, 1280
 
 
+def _expect():
+    from playwright.sync_api import expect
+
+    return expect
+
+
 @pytest.fixture(scope="module")
 def axe_script() -> str:
     if not AXE.exists():
@@ -317,3 +323,34 @@ def test_pages_reflow_at_320_px(sign_in, e2e_server, discussed):
         if overflow > 0:
             wide.append(f"{path}: {overflow}px too wide")
     assert wide == [], "\n".join(wide)
+
+
+def test_report_dialog_works_by_keyboard(sign_in, e2e_server, discussed):
+    """The report dialog by keyboard alone: Enter on "Report" opens it with focus on the
+    first reason, Escape closes it and gives focus back to the link; opened again, a reason
+    chosen with the arrow keys and the form sent with Enter, the page says so."""
+    expect = _expect()
+    page = sign_in("bob")
+    page.goto(e2e_server + discussed["path"])
+    link = page.locator("[data-report-link]").first
+    link.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog[open]")
+    expect(dialog).to_be_visible()
+    assert dialog.get_attribute("aria-labelledby") == "report-dialog-title"
+    focused = page.evaluate("document.activeElement.type + ':' + document.activeElement.name")
+    assert focused == "radio:reason"
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    assert page.evaluate("document.activeElement.hasAttribute('data-report-link')")
+
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("ArrowDown")  # the second reason (arrow keys move and check)
+    checked = page.locator("dialog input[name=reason]:checked")
+    expect(checked).to_have_count(1)
+    page.locator("dialog button[type=submit]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    expect(page.get_by_text("The moderators will look at the post you reported.")).to_be_visible()
