@@ -1,11 +1,13 @@
-"""Every main page audited by axe-core (WCAG 2.1 A and AA rules) in a real browser.
+"""Accessibility in a real browser: every main page audited by axe-core (WCAG 2.1 A and AA
+rules), and what an audit of a page cannot see, by keyboard and at 320 px.
 
 axe-core is the accessibility engine browsers' own audit tools use; it is a test-only npm
 package (tests/e2e/axe: `npm ci --prefix tests/e2e/axe`), injected into each page as it
 stands: contrast of the rendered colours, names of controls and links, landmarks, headings,
-ARIA, the document's language. It cannot judge everything WCAG asks (the order of focus,
-that a label says the right thing): tests/e2e/test_journeys.py and the view tests check
-those by hand.
+ARIA, the document's language. It looks at a page, not at a keyboard: the tests at the end
+of this module tab through pages (a focus ring on every control), use the report dialog by
+keyboard alone and check that nothing scrolls sideways at 320 px. That a label says the
+right thing is for the view tests and tests/e2e/test_journeys.py.
 
 The world (tests/e2e/make_world.py): Ana (Finance) owns the private group "Budget 2027",
 with Bob (Health) as a member; Carl (Health) is in neither, and a member of Bob's open group
