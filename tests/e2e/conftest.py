@@ -155,3 +155,35 @@ def sign_in(browser, e2e_server):
     yield _sign_in
     for context in contexts:
         context.close()
+
+
+# --- accessibility: axe-core, a test-only npm package (tests/e2e/axe) ---------------------
+
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0 and 2.1, levels A and AA, and axe's best practices (one main landmark, one h1,
+# every piece of content inside a landmark, ...), which the pages meet too.
+RULE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> str:
+    if not AXE.exists():
+        skip_or_fail("axe-core is not installed (npm ci --prefix tests/e2e/axe)")
+    return AXE.read_text()
+
+
+def violations(page, axe_script: str) -> list[str]:
+    """axe-core's violations of RULE_TAGS on the page as it stands, one line per element."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=axe_script)
+    found = page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations.map(v => ({
+                id: v.id, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary),
+            }));
+        }""",
+        RULE_TAGS,
+    )
+    return [f"{v['id']} ({v['help']}) at {node}" for v in found for node in v["nodes"]]

@@ -19,19 +19,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
-from tests.e2e.conftest import signed_in_page
+from tests.e2e.conftest import signed_in_page, violations
 
 pytestmark = pytest.mark.integration
 
-AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-# WCAG 2.0 and 2.1, levels A and AA, and axe's best practices (one main landmark, one h1,
-# every piece of content inside a landmark, ...), which the pages meet too.
-RULE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 PHONE, DESKTOP = 390, 1280
 
 
@@ -39,30 +33,6 @@ def _expect():
     from playwright.sync_api import expect
 
     return expect
-
-
-@pytest.fixture(scope="module")
-def axe_script() -> str:
-    if not AXE.exists():
-        skip_or_fail("axe-core is not installed (npm ci --prefix tests/e2e/axe)")
-    return AXE.read_text()
-
-
-def violations(page, axe_script: str) -> list[str]:
-    """axe-core's violations of RULE_TAGS on the page as it stands, one line per element."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=axe_script)
-    found = page.evaluate(
-        """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-            return result.violations.map(v => ({
-                id: v.id, help: v.help,
-                nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary),
-            }));
-        }""",
-        RULE_TAGS,
-    )
-    return [f"{v['id']} ({v['help']}) at {node}" for v in found for node in v["nodes"]]
 
 
 def audit(page, axe_script: str, url: str, status: int = 200) -> list[str]:

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import ROOT, running_daphne
+from tests.e2e.conftest import ROOT, running_daphne, violations
 from tests.identity.servers.fixtures import (  # noqa: F401  (fixtures)
     PASSWORD,
     node_idp,
@@ -53,6 +53,7 @@ def test_a_new_colleague_signs_in_with_the_agency_account_and_lands_on_the_home_
     browser,
     sso_server,
     node_idp,  # noqa: F811
+    axe_script,
 ):
     node_idp.add_person(
         "nadia",
@@ -71,6 +72,7 @@ def test_a_new_colleague_signs_in_with_the_agency_account_and_lands_on_the_home_
     try:
         page.goto(f"{sso_server}/accounts/login/")
         assert page.get_by_label("Password").count() == 0  # local login is off here
+        assert violations(page, axe_script) == []  # the agency sign-in page, by axe-core
         page.get_by_role("button", name="Continue with Department of Health", exact=True).click()
 
         page.wait_for_url(f"{node_idp.issuer}/**")
