@@ -365,8 +365,8 @@ def measure_endpoint(args, viewers, terms) -> dict:
             return elapsed
 
         # Warm up threads, connections and caches, for every viewer with a word that has
-        # results (the re-check's statement is compiled once per viewer's memberships: with a
-        # word that matches nothing, each viewer's first measured search paid for it).
+        # results (until December 2026 the re-check was compiled once per viewer: with a word
+        # that matched nothing, each viewer's first measured search paid for it).
         from bench.generate import vocabulary
 
         warm = quote(vocabulary()[1])  # frequent, and in no band

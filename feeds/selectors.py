@@ -39,7 +39,7 @@ import permissions
 from groups.models import Group
 from profiles.models import Follow
 
-from .compiled import ShapeError, Statement, Statements, marker
+from .compiled import ShapeError, StandIn, Statement, Statements, marker
 from .cursors import decode_cursor, encode_cursor
 from .models import Attachment, Comment, Hashtag, Post, Reaction
 
@@ -429,7 +429,7 @@ def _home_rows(viewer, *, before, since, size: int, columns: tuple[str, ...] | N
 
     def build() -> Statement:
         markers = {name: marker(i) for i, name in enumerate(values) if shape[name]}
-        stand_in = _StandIn(markers["viewer"])
+        stand_in = StandIn(markers["viewer"])
         compiled = query(
             stand_in,
             agency_id=markers.get("agency"),
@@ -443,16 +443,6 @@ def _home_rows(viewer, *, before, since, size: int, columns: tuple[str, ...] | N
     except ShapeError:  # pragma: no cover - the ORM inlined a value: run it as it is
         return list(query(viewer, agency_id=agency_id, before_id=before_id, since_id=since_id))
     return statement.run(values)
-
-
-class _StandIn:
-    """An active member of staff with a marker for an id: whom a shape is compiled for."""
-
-    is_authenticated = True
-    is_active = True
-
-    def __init__(self, pk: int):
-        self.pk = self.id = pk
 
 
 _HOME_STATEMENTS = Statements()
@@ -704,7 +694,7 @@ def trending_hashtags(*, viewer, limit: int = 10) -> list[tuple[str, int]]:
         if agency_id is not None:
             markers["agency"] = marker(1)
         return Statement(
-            _trending_query(_StandIn(markers["viewer"]), markers.get("agency"), limit), markers
+            _trending_query(StandIn(markers["viewer"]), markers.get("agency"), limit), markers
         )
 
     try:
@@ -737,7 +727,7 @@ def groups_to_post_in(*, viewer) -> list[Group]:
         return []
 
     def build() -> Statement:
-        stand_in = _StandIn(marker(0))
+        stand_in = StandIn(marker(0))
         return Statement(_groups_to_post_in_query(stand_in), {"viewer": marker(0)})
 
     try:

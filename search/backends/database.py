@@ -34,6 +34,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 import permissions
+from feeds.compiled import ShapeError, StandIn, marker
 
 from .. import conf, documents
 from ..models import SearchDocument
@@ -240,8 +241,9 @@ class DatabaseBackend(SearchBackend):
 # --- the filters and the permission, as SQL over the document table ------------------------
 
 
-def permitted_q(viewer, kinds: Sequence[str]) -> Q:
-    """Documents `viewer` may see, by the permission module's own querysets.
+def permitted_q(viewer, kinds: Sequence[str], **agency) -> Q:
+    """Documents `viewer` may see, by the permission module's own querysets (`agency`:
+    `agency_id=`, the viewer's agency, for `visible_posts` when the caller has it).
 
     Each check is a scalar sub-query on the document's own row (`post_id = (SELECT id FROM
     visible_posts(viewer) WHERE id = post_id LIMIT 1)`): PostgreSQL can neither turn it into a
@@ -253,7 +255,7 @@ def permitted_q(viewer, kinds: Sequence[str]) -> Q:
     clauses = Q(pk=0)  # (never true) so that every clause below is an OR branch
     post_kinds = [k for k in kinds if k in (Kind.POST, Kind.COMMENT)]
     if post_kinds:
-        visible = permissions.visible_posts(viewer).filter(pk=OuterRef("post_id"))
+        visible = permissions.visible_posts(viewer, **agency).filter(pk=OuterRef("post_id"))
         clauses |= Q(kind__in=post_kinds, post_id=Subquery(visible.values("pk")[:1]))
     if Kind.PERSON in kinds and permissions.can_view_profiles(viewer):
         active = get_user_model().objects.filter(pk=OuterRef("author_id"), is_active=True)
@@ -361,17 +363,77 @@ def viewer_key(viewer) -> tuple:
     return key
 
 
+# Where a viewer's own values stand in SQL compiled for every viewer of a shape.
+VIEWER_MARKER, AGENCY_MARKER = marker(0), marker(1)
+
+
+def viewer_shape(viewer) -> tuple[tuple, dict[int, int | None]]:
+    """What SQL compiled from the permission module depends on for `viewer` (its shape:
+    active staff or not, in the admin's staff or not, with an agency or not) and the values
+    it runs with (by marker: the viewer's id and agency). Read through `viewer_key`, so once
+    per search. Someone who is not active staff sees nothing whatever their id: their SQL
+    holds no value of theirs, and is keyed by their id all the same."""
+    alias, pk, staff, is_staff, agency = viewer_key(viewer)
+    if not staff:
+        return (alias, False, is_staff, pk), {}
+    return (alias, True, is_staff, agency is not None), {VIEWER_MARKER: pk, AGENCY_MARKER: agency}
+
+
+def shaped_sql(
+    viewer, compile_sql: Callable, *, own: bool = False
+) -> tuple[str, list, list[tuple[int, int]]]:
+    """`compile_sql(someone, agency_id)` -> (sql, params), compiled once for the shape of
+    `viewer` (`viewer_shape`): for active staff, for a stand-in whose id and agency are
+    markers. Returns the SQL, its parameters and the (position, marker) slots that `bind`
+    fills with a viewer's values. Raises ShapeError when a marker is not a parameter of its
+    own (written into the SQL, or inside a list): that SQL could not serve another viewer.
+    `own`: compiled for `viewer` alone, with their values (no slots)."""
+    shape, values = viewer_shape(viewer)
+    if not values or own:
+        sql, params = compile_sql(viewer, values.get(AGENCY_MARKER))
+        return sql, list(params), []
+    stand_in = StandIn(VIEWER_MARKER, is_staff=shape[2])
+    sql, params = compile_sql(stand_in, AGENCY_MARKER if shape[3] else None)
+    params = list(params)
+    markers = (VIEWER_MARKER, AGENCY_MARKER)
+    slots = [(i, p) for i, p in enumerate(params) if type(p) is int and p in markers]
+    taken = {i for i, _marker in slots}
+    rest = sql + repr([p for i, p in enumerate(params) if i not in taken])
+    if any(str(m) in rest for m in markers):
+        raise ShapeError("a viewer's value is not a parameter of its own")
+    return sql, params, slots
+
+
+def bind(params: list, slots: list[tuple[int, int]], viewer) -> list:
+    """`params` of SQL from `shaped_sql`, with `viewer`'s own values in its slots."""
+    _shape, values = viewer_shape(viewer)
+    out = list(params)
+    for position, mark in slots:
+        out[position] = values[mark]
+    return out
+
+
 def permission_sql(viewer, kinds: Sequence[str]) -> tuple[str, list]:
-    """`permitted_q(viewer, kinds)` compiled, remembered per `viewer_key`.
+    """`permitted_q(viewer, kinds)` compiled, remembered per viewer shape (`shaped_sql`).
 
     Compiling the permission module's querysets costs more than running them (~2 ms), so
-    the SQL is kept, keyed by everything the module reads in Python (`viewer_key`).
+    the SQL is kept, keyed by everything the module reads in Python, with the viewer's id
+    and agency as parameters: one compilation serves every viewer of a shape.
     """
-    key = (*viewer_key(viewer), tuple(kinds))
+    shape, _values = viewer_shape(viewer)
+    key = (*shape, tuple(kinds))
     cached = _PERMISSION_SQL.lookup(key)
     if cached is None:
-        cached = _PERMISSION_SQL.store(key, _compile(permitted_q(viewer, kinds)))
-    return cached[0], list(cached[1])
+
+        def compile_sql(someone, agency_id):
+            return _compile(permitted_q(someone, kinds, agency_id=agency_id))
+
+        try:
+            cached = _PERMISSION_SQL.store(key, shaped_sql(viewer, compile_sql))
+        except ShapeError:  # pragma: no cover - the ORM inlined a value: this viewer's own
+            cached = shaped_sql(viewer, compile_sql, own=True)
+    sql, params, slots = cached
+    return sql, bind(params, slots, viewer)
 
 
 def filter_sql(request: SearchRequest) -> tuple[str, list]:

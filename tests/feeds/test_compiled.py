@@ -11,6 +11,7 @@ import permissions
 from feeds import selectors
 from feeds.compiled import (
     ShapeError,
+    StandIn,
     Statement,
     Statements,
     marker,
@@ -73,7 +74,7 @@ def test_a_compiled_statement_gives_what_the_orm_gives_for_each_viewer(user):
             key = tuple(sorted((k, v is not None) for k, v in values.items()))
             markers = {name: marker(i) for i, (name, v) in enumerate(values.items()) if v}
             if key not in statements:
-                stand_in = selectors._StandIn(markers["viewer"])
+                stand_in = StandIn(markers["viewer"])
                 query = selectors._home_page_query(
                     stand_in,
                     agency_id=markers.get("agency"),
@@ -110,7 +111,7 @@ def _home_statement_and_orm(user):
     markers = {name: marker(i) for i, name in enumerate(values)}
     statement = Statement(
         selectors._home_page_query(
-            selectors._StandIn(markers["viewer"]), agency_id=markers["agency"],
+            StandIn(markers["viewer"]), agency_id=markers["agency"],
             before_id=None, since_id=None, size=20,
         ),
         markers,
