@@ -4,34 +4,31 @@
 If Elasticsearch cannot be reached, the database backend answers and the page says so.
 Whatever answered, the ids of the page are checked once more through the permission module
 (`visible_posts`, `visible_comments`, `visible_groups`, active staff for people) before
-anything is shown: an index is never trusted for access (STYLE.md rule 8).
+anything is shown: an index is never trusted for access (STYLE.md rule 8). The posts' and
+comments' re-check is `search.recheck`'s statement; the database backend may have run it
+already, inside its own statement, for some of the page (`SearchPage.checked`, for this
+viewer): those hits are not asked again.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
-from django.db.models import CharField, F, QuerySet, Value
-from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 import permissions
-from feeds.compiled import ShapeError, statement_cursor
-from feeds.models import Comment, Post
+from feeds.models import Post
 from groups.models import Group
 from intranet.paths import url_maker
 from profiles.models import Profile
 
-from . import backends, snippets
+from . import backends, recheck, snippets
 from .backends.base import (
     COUNT_CAP,
     RELEVANCE_MAX_OFFSET,
@@ -42,7 +39,7 @@ from .backends.base import (
     SearchPage,
     SearchRequest,
 )
-from .backends.database import _LRU, bind, permission_scope, shaped_sql, viewer_shape
+from .backends.database import permission_scope
 from .models import SearchDocument
 
 logger = logging.getLogger(__name__)
@@ -203,136 +200,6 @@ def _ids(hits: list[Hit], kind: str) -> list[int]:
     return [h.object_id for h in hits if h.kind == kind]
 
 
-# --- the re-check and the page's rows, as SQL compiled once ---------------------------------
-# The ORM takes longer to build and compile the re-check's querysets than the database takes
-# to run them, so the re-check is compiled once (per viewer shape: it holds the permission's
-# SQL) with the page's ids as parameters, and run with the same column converters the ORM
-# would apply. One statement a page: the posts and the comments, each kind as a row of
-# `_ROW_NAMES` (one round trip fewer than a statement each, on PostgreSQL about 0.3 ms).
-
-_POST_IDS = object()  # where the page's post ids go among a compiled query's parameters
-_COMMENT_IDS = object()  # ... and its comment ids
-_COMPILED = _LRU(4096)
-_ROW_NAMES = (
-    "kind", "pk", "post_id", "created", "body", "audience", "author__username",
-    "author__profile__display_name", "group__name", "agency__name",
-)  # fmt: skip
-
-
-def _ids_subquery(marker, *, posts_of_comments: bool = False) -> RawSQL:
-    """The ids given for `marker`; with `posts_of_comments`, and the posts of the page's
-    comments (deleted or not: a deleted comment is dropped by its own row's filter)."""
-    table = connection.ops.quote_name(Comment._meta.db_table)  # ours: no input in the SQL
-    if connection.vendor == "postgresql":
-        ids, of_comments = "SELECT unnest(%s::bigint[])", "= ANY(%s::bigint[])"
-    else:
-        ids, of_comments = "SELECT value FROM json_each(%s)", "IN (SELECT value FROM json_each(%s))"
-    if not posts_of_comments:
-        return RawSQL(ids, [marker])  # noqa: S611  (literal SQL, one of two above)
-    sql = f'{ids} UNION ALL SELECT "post_id" FROM {table} WHERE "id" {of_comments}'  # noqa: S608
-    return RawSQL(sql, [marker, _COMMENT_IDS])  # noqa: S611
-
-
-def _page_rows_query(viewer, agency_id) -> QuerySet:
-    """The page's posts the viewer (of agency `agency_id`) may see (`visible_posts`: the
-    posts asked for, and the posts of the comments asked for), and its comments that are not
-    deleted; one row shape."""
-    text = CharField()
-    posts = (
-        permissions.visible_posts(viewer, agency_id=agency_id)
-        .filter(pk__in=_ids_subquery(_POST_IDS, posts_of_comments=True))
-        .order_by()
-        .values_list(
-            Value(Kind.POST, output_field=text),
-            "pk",
-            F("id"),
-            "created",
-            "body",
-            "audience",
-            "author__username",
-            "author__profile__display_name",
-            "group__name",
-            "agency__name",
-        )
-    )
-    comments = (
-        Comment.objects.filter(deleted__isnull=True, pk__in=_ids_subquery(_COMMENT_IDS))
-        .order_by()
-        .values_list(
-            Value(Kind.COMMENT, output_field=text),
-            "pk",
-            "post_id",
-            "created",
-            "body",
-            Value(None, output_field=text),
-            "author__username",
-            "author__profile__display_name",
-            Value(None, output_field=text),
-            Value(None, output_field=text),
-        )
-    )
-    return posts.union(comments, all=True)
-
-
-class _Compiled:
-    """`_page_rows_query` compiled once for a viewer shape (`shaped_sql`): the viewer's id
-    and agency, and the page's ids, are parameters. `own`: for `viewer` alone."""
-
-    def __init__(self, viewer, *, own: bool = False):
-        compilers = []
-
-        def compile_sql(someone, agency_id):
-            queryset = _page_rows_query(someone, agency_id)
-            compilers.append(queryset.query.get_compiler(queryset.db))
-            return compilers[-1].as_sql()
-
-        self.sql, self.params, self.viewer_slots = shaped_sql(viewer, compile_sql, own=own)
-        compiler = compilers[-1]
-        markers = (_POST_IDS, _COMMENT_IDS)
-        self.slots = [(i, p) for i, p in enumerate(self.params) if any(p is m for m in markers)]
-        self.converters = list(compiler.get_converters([c[0] for c in compiler.select]).items())
-
-    def rows(self, viewer, ids: dict) -> list[dict]:
-        params = bind(self.params, self.viewer_slots, viewer)
-        for position, marker in self.slots:
-            given = [int(i) for i in ids[marker]]
-            params[position] = given if connection.vendor == "postgresql" else json.dumps(given)
-        # On PostgreSQL a server-binding cursor, so that the statement is prepared and not
-        # planned anew for each page (planning took 0.8 ms, running 0.2 ms).
-        with statement_cursor(connection) as cursor:
-            cursor.execute(self.sql, params)
-            fetched = cursor.fetchall()
-        out = []
-        for row in fetched:
-            values = list(row)
-            for position, (functions, expression) in self.converters:
-                value = values[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                values[position] = value
-            out.append(dict(zip(_ROW_NAMES, values, strict=True)))
-        return out
-
-
-def _page_rows(viewer, post_ids, comment_ids) -> tuple[dict[int, dict], list[dict]]:
-    """The page's posts the viewer may see (by id; with the posts of its comments) and its
-    comments that are not deleted (whose post the caller looks for among those posts)."""
-    if not permissions.is_active_staff(viewer):
-        return {}, []
-    key = (connection.alias, connection.vendor, "page", *viewer_shape(viewer)[0])
-    compiled = _COMPILED.lookup(key)
-    if compiled is None:
-        try:
-            compiled = _COMPILED.store(key, _Compiled(viewer))
-        except EmptyResultSet:  # e.g. .none() for someone who may see nothing
-            return {}, []
-        except ShapeError:  # pragma: no cover - the ORM inlined a value: this viewer's own
-            compiled = _Compiled(viewer, own=True)
-    rows = compiled.rows(viewer, {_POST_IDS: post_ids, _COMMENT_IDS: comment_ids})
-    posts = {row["pk"]: row for row in rows if row["kind"] == Kind.POST}
-    return posts, [row for row in rows if row["kind"] == Kind.COMMENT]
-
-
 def _checked(page: SearchPage, *, viewer) -> tuple[list[Result], int]:
     """Keep the hits the permission module allows, with what a result shows loaded.
 
@@ -346,9 +213,17 @@ def _checked(page: SearchPage, *, viewer) -> tuple[list[Result], int]:
     found: dict[tuple[str, int], Result] = {}
     posts: dict[int, dict] = {}
     comments: list[dict] = []
-    post_ids, comment_ids = _ids(hits, Kind.POST), _ids(hits, Kind.COMMENT)
+    checked = page.checked if isinstance(page.checked, recheck.CheckedRows) else None
+    if checked is not None and checked.viewer is viewer:  # re-checked with the walk
+        posts, comments = dict(checked.posts), list(checked.comments)
+        hits_left = [h for h in hits if (h.kind, h.object_id) not in checked.covered]
+    else:
+        hits_left = hits
+    post_ids, comment_ids = _ids(hits_left, Kind.POST), _ids(hits_left, Kind.COMMENT)
     if post_ids or comment_ids:
-        posts, comments = _page_rows(viewer, post_ids, comment_ids)
+        more_posts, more_comments = recheck.page_rows(viewer, post_ids, comment_ids)
+        posts.update(more_posts)
+        comments += more_comments
     by_id = {(h.kind, h.object_id): h for h in hits}
     post_url = url_maker("feeds:post") if posts else None
     for post_id in _ids(hits, Kind.POST):
@@ -358,8 +233,8 @@ def _checked(page: SearchPage, *, viewer) -> tuple[list[Result], int]:
             )
     for row in comments:
         post = posts.get(row["post_id"])
-        if post is not None:
-            hit = by_id[(Kind.COMMENT, row["pk"])]
+        hit = by_id.get((Kind.COMMENT, row["pk"]))  # (a walk re-checks a row past the page)
+        if post is not None and hit is not None:
             found[(Kind.COMMENT, row["pk"])] = _comment_result(hit, row, post, post_url)
     if ids := _ids(hits, Kind.GROUP):
         for group in permissions.visible_groups(viewer).filter(pk__in=ids).order_by():

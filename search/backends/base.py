@@ -80,6 +80,9 @@ class SearchPage:
     has_more: bool
     counts: dict[str, int] = field(default_factory=dict)  # by document kind, each ≤ COUNT_CAP
     backend: str = ""
+    # Hits the backend already re-checked with the selector's own statement
+    # (`search.recheck.CheckedRows`, for one viewer), or None.
+    checked: object | None = None
 
     @property
     def total(self) -> int:

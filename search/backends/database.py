@@ -226,7 +226,7 @@ class DatabaseBackend(SearchBackend):
         if connection.vendor == "postgresql":
             from .postgresql import search_postgresql
 
-            page = search_postgresql(request, parts)
+            page = search_postgresql(request, parts, viewer)
         else:
             from .sqlite import search_sqlite
 

@@ -44,8 +44,9 @@ RELEVANCE_CANDIDATES visible matches: all of them for a rare word, a recent wind
 frequent one. Counts are the same gathering with COUNT_CAP. `ts_headline` runs on the page's
 rows only: when a newest-first search gathers no more than its page (no counts), a walk
 returns its rows' headlines itself (PostgreSQL computes the select list only for the rows its
-LIMIT lets through); otherwise, and for rows found through the GIN index, one statement
-makes them after the gathering.
+LIMIT lets through), and the selector's permission re-check of those rows too
+(`search.recheck.Folded`: one statement for the page instead of two); otherwise, and for rows
+found through the GIN index, one statement makes the headlines after the gathering.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from feeds.compiled import statement_cursor
 
 from .. import conf
 from ..models import SearchDocument
+from ..recheck import Folded
 from .base import COUNT_CAP, SORT_NEWEST, SearchPage, SearchRequest
 from .database import _LRU, RELEVANCE_CANDIDATES, START, STOP, TABLE, hit
 
@@ -103,8 +105,10 @@ class _Query:
     joined_filter: bool = False  # a hashtag: a join, which the planner could turn around
     low_id: int | None = None  # date filters, as id bounds
     high_id: int | None = None
-    # Every row gathered is on the page (newest first, no counts): walks return headlines.
+    # Every row gathered is on the page (newest first, no counts): walks return headlines,
+    # and with `folded` re-check their rows in the same statement (search.recheck).
     headlines: bool = False
+    folded: Folded | None = None
 
     def select(self, *, headlines: bool = False) -> tuple[str, list]:
         """The columns of a gathered row: id, kind, object_id, rank; with `headlines`
@@ -208,9 +212,14 @@ def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
         *select_params, lo, *([hi] if hi is not None else []), *query.filter_params,
         max(size, 1), *query.words, *query.allowed_params, want,
     ]  # fmt: skip
+    folded = query.folded if query.headlines else None
+    if folded is not None:
+        sql, params = folded.wrap(sql, params)
     if query.joined_filter:
-        return _execute(sql, params, plan=WALK_PLAN)
-    return _execute_prepared(sql, params)
+        rows = _execute(sql, params, plan=WALK_PLAN)
+    else:
+        rows = _execute_prepared(sql, params)
+    return folded.unwrap(rows) if folded is not None else rows
 
 
 def _indexed(query: _Query, lo: int | None, hi: int | None, want: int) -> tuple[list, bool]:
@@ -545,7 +554,7 @@ def _prepare_session() -> None:
         pass
 
 
-def search_postgresql(request: SearchRequest, parts) -> SearchPage:
+def search_postgresql(request: SearchRequest, parts, viewer) -> SearchPage:
     """One search. Each planned statement sets its plan with SET LOCAL in the same string
     (an implicit transaction); only server-side binding needs an explicit one."""
     from django.db import transaction
@@ -553,11 +562,11 @@ def search_postgresql(request: SearchRequest, parts) -> SearchPage:
     _prepare_session()
     if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
         with transaction.atomic():
-            return _search(request, parts)
-    return _search(request, parts)
+            return _search(request, parts, viewer)
+    return _search(request, parts, viewer)
 
 
-def _search(request: SearchRequest, parts) -> SearchPage:
+def _search(request: SearchRequest, parts, viewer) -> SearchPage:
     filters, filter_params, allowed, allowed_params = parts
     limit = request.limit
     relevance = request.sort != SORT_NEWEST and not request.query.match_all
@@ -600,10 +609,14 @@ def _search(request: SearchRequest, parts) -> SearchPage:
     else:
         want = max(limit + 1, COUNT_CAP) if counting else limit + 1
         query.headlines = not counting  # every row gathered is then on the page
+        query.folded = Folded.for_viewer(viewer) if query.headlines else None
         gathered = _gather(query, before=request.after, want=want)
         rows = gathered.rows[: limit + 1]
         counted = gathered.rows
-    return _page(rows, limit, request.query.websearch(), _counts(counted) if counting else {})
+    page = _page(rows, limit, request.query.websearch(), _counts(counted) if counting else {})
+    if query.folded is not None:
+        page.checked = query.folded.checked
+    return page
 
 
 def replace_first_page(request: SearchRequest) -> SearchRequest:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from search import selectors
+from search import recheck
 from search.backends import database
 
 from .helpers import post_ids
@@ -23,11 +23,11 @@ def backend():
 @pytest.fixture
 def fresh_caches():
     database._PERMISSION_SQL.clear()
-    selectors._COMPILED.clear()
+    recheck._COMPILED.clear()
 
 
 def _compiled() -> tuple[int, int]:
-    return len(database._PERMISSION_SQL), len(selectors._COMPILED)
+    return len(database._PERMISSION_SQL), len(recheck._COMPILED)
 
 
 def test_viewers_of_one_shape_share_the_compiled_sql_and_keep_their_own_results(
