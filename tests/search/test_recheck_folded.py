@@ -92,3 +92,16 @@ def test_hits_the_walk_did_not_cover_are_rechecked_apart(world, commit):
     assert dropped == 1  # the secret group's post: Bob is not a member
     assert results[1].raw_snippet == "as the walk read it"  # not asked again
     assert "nightingale" in results[0].raw_snippet  # asked in a statement of its own
+
+
+def test_a_hashtag_walk_rechecks_in_its_planned_statement(world):
+    """A walk with a hashtag filter is planned each time with its settings (not prepared):
+    the folded re-check goes with it."""
+    everyone = world.posts["everyone"]
+    with CaptureQueriesContext(connection) as captured:
+        results = search(
+            world.carol, "kingfisher", hashtag="procurement", kinds=("post",), with_counts=False
+        )
+    assert [(r.kind, r.pk) for r in results.results] == [("post", everyone.pk)]
+    walks = _walks(captured)
+    assert len(walks) == 1 and "SET LOCAL" in walks[0], walks
