@@ -1,5 +1,8 @@
-"""Deactivate one account (by username) with the action, in the database DATABASE_URL names."""
+"""Deactivate one account (by username) with the action, in the database DATABASE_URL names.
+Prints what it logged at WARNING or above (a live message it could not publish), for the
+test's failure message."""
 
+import logging
 import os
 import sys
 
@@ -8,6 +11,7 @@ import django
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intranet.settings")
 django.setup()
+logging.getLogger().addHandler(logging.StreamHandler(sys.stdout))
 
 from django.contrib.auth import get_user_model  # noqa: E402
 

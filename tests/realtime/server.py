@@ -151,6 +151,11 @@ class Daphne:
         )
         return done.stdout
 
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines the server wrote (for a failure message)."""
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

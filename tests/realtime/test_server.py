@@ -184,10 +184,17 @@ def test_deactivation_closes_open_sockets_and_refuses_new_ones(
 
     async def body():
         socket = await open_socket(websockets_client, daphne_server, erin)
-        await asyncio.to_thread(daphne_server.script, HERE / "deactivate.py", "erin")
+        said = await asyncio.to_thread(daphne_server.script, HERE / "deactivate.py", "erin")
         if redis_url:
             with pytest.raises(ConnectionClosed) as closed:
-                await receive(socket, 5)
+                try:
+                    await receive(socket, 5)
+                except TimeoutError:
+                    pytest.fail(
+                        f"Erin's socket is still open 5 s after her deactivation. The script "
+                        f"printed: {said!r}. The server's log ends with:\n"
+                        f"{daphne_server.log_tail()}"
+                    )
             assert closed.value.rcvd.code == 4403
         else:
             await socket.close()
