@@ -17,6 +17,9 @@ Messages (built by feeds.realtime, the only sender):
 
 If the channel layer fails, the hub logs once, retries with backoff, re-joins its groups
 when it answers (a restarted Redis has forgotten them) and tells every socket to catch up.
+Before a page is told to catch up (`sync_all`, here or on `live.sync`), its person's state is
+read again: a `live.state` lost in the outage (someone removed from a group, deactivated)
+must not leave a socket on streams its person may no longer read.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ import logging
 import weakref
 from typing import TYPE_CHECKING
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from . import selectors
 from .realtime import SYNC, group_name
 from .selectors import LiveState
 
@@ -273,23 +278,35 @@ class Hub:
                     # of the loop) and keep handshakes and pings going during a big fan-out.
                     await asyncio.sleep(0)
         elif kind == "live.state":
-            state = LiveState.from_message(message["state"])
-            for socket in tuple(self.by_user.get(state.user_id, ())):
-                if not state.streams:
-                    await socket.shut()
-                    continue
-                grew = (
-                    state.streams - socket.streams
-                    or state.follows - socket.followed_ids
-                    or state.groups - socket.group_ids
-                )
-                missing = self.restream(socket, state)
-                if grew:  # what the page shows may have missed something: it catches up
-                    task = asyncio.ensure_future(self._joined_then_sync(socket, missing))
-                    self._background.add(task)
-                    task.add_done_callback(self._background.discard)
+            await self.apply_state(LiveState.from_message(message["state"]))
         elif kind == "live.sync":
             await self.sync_all()
+
+    async def apply_state(self, state: LiveState) -> set[LiveConsumer]:
+        """A person's new state, at once, to each of their local sockets: none left, closed;
+        grown, told to catch up once the new streams are joined. Returns those sockets (closed
+        or to be told); the others' pages need nothing."""
+        handled = set()
+        for socket in tuple(self.by_user.get(state.user_id, ())):
+            if not state.streams:
+                await socket.shut()
+                handled.add(socket)
+                continue
+            grew = (
+                state.streams - socket.streams
+                or state.follows - socket.followed_ids
+                or state.groups - socket.group_ids
+            )
+            missing = self.restream(socket, state)
+            if grew:  # what the page shows may have missed something: it catches up
+                self._spawn(self._joined_then_sync(socket, missing))
+                handled.add(socket)
+        return handled
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _joined_then_sync(self, socket: LiveConsumer, streams: set[str]) -> None:
         """Tell a socket whose streams grew to catch up, once it hears the new ones."""
@@ -300,9 +317,24 @@ class Hub:
         await socket.push_text(SYNC)
 
     async def sync_all(self) -> None:
-        for sockets in tuple(self.by_user.values()):
-            for socket in tuple(sockets):
-                await socket.push_text(SYNC)
+        """After the layer was down (here or for a publisher): every page catches up. A state
+        message may have been lost meanwhile (someone removed from a group, deactivated), so
+        each local person's state is first read afresh and applied, and only then are their
+        pages told. In the background, person by person: the receive loop goes on."""
+        self._spawn(self._resync(tuple(self.by_user)))
+
+    async def _resync(self, user_ids: tuple[int, ...]) -> None:
+        for user_id in user_ids:
+            handled: set[LiveConsumer] = set()
+            try:
+                state = await database_sync_to_async(selectors.live_state_of)(user_id)
+            except Exception:  # noqa: BLE001 (the database is away too: the pages still catch up)
+                logger.warning("Live updates: a state could not be read again", exc_info=True)
+            else:
+                handled = await self.apply_state(state)
+            for socket in tuple(self.by_user.get(user_id, ())):
+                if socket not in handled:
+                    await socket.push_text(SYNC)
 
     @property
     def socket_count(self) -> int:

@@ -798,6 +798,14 @@ def live_state(*, user) -> LiveState:
     return LiveState(user.pk, streams, frozenset(follows), groups)
 
 
+def live_state_of(user_id: int) -> LiveState:
+    """`live_state` of the person with this id, read now (no streams if they are gone)."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return LiveState(user_id, frozenset(), frozenset(), frozenset())
+    return live_state(user=user)
+
+
 def post_for_delivery(*, post_id: int) -> Post | None:
     """A post with what its card needs, for live delivery, deleted or not.
 

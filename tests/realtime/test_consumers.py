@@ -169,6 +169,48 @@ def test_leaving_or_being_removed_stops_the_stream_at_once(world, how):
     run(body)
 
 
+@pytest.mark.parametrize("change", ["removed", "deactivated"])
+def test_a_state_lost_in_an_outage_is_read_again_before_pages_catch_up(world, monkeypatch, change):
+    """Bob is removed from the secret group (or deactivated) while the publisher cannot reach
+    the channel layer: the message that would have stopped his stream is lost. When the layer
+    answers again, pages are told to catch up (`live.sync`), and the hub reads each person's
+    state afresh first: Bob's socket is left on no stream he may no longer read (or closed),
+    and Ana's next post in the group does not reach it."""
+    from feeds import realtime
+
+    ana, bob, secret = world["ana"], world["bob"], world["secret"]
+    sent = realtime.send
+
+    def lose_states(stream, message):
+        return False if message.get("type") == "live.state" else sent(stream, message)
+
+    async def body():
+        ana_home = await open_socket(ana)
+        bob_group = await open_socket(bob, feed=f"group:{secret.pk}")
+        monkeypatch.setattr(realtime, "send", lose_states)
+        if change == "removed":
+            await db(group_actions.remove_member)(group=secret, actor=ana, user=bob)
+        else:
+            await db(profile_actions.deactivate_user)(bob)
+        monkeypatch.setattr(realtime, "send", sent)
+        await db(realtime.send)("everyone", {"type": "live.sync"})  # as after an outage
+        if change == "removed":
+            assert await next_event(bob_group, skip_sync=False) == {"kind": "sync"}
+        else:
+            output = await bob_group.receive_output(timeout=3)
+            assert output == {"type": "websocket.close", "code": 4403}
+        post = await db(feed_actions.create_post)(
+            author=ana, body="After Bob", audience="group", group=secret
+        )
+        assert (await next_event(ana_home))["id"] == post.pk
+        if change == "removed":
+            assert await nothing_for(bob_group)
+            await bob_group.disconnect()
+        await ana_home.disconnect()
+
+    run(body)
+
+
 def test_following_someone_brings_their_posts_to_the_open_home_feed(world):
     """Bob follows Carl while his home page is open: Carl's next post reaches it."""
     bob, carl = world["bob"], world["carl"]
