@@ -422,6 +422,46 @@ def build_message(
     return builder(object_id, payload or {})
 
 
+# The topics whose message is a person's whole live state (`state_of`), read when it is built.
+STATE_TOPICS = frozenset(
+    {
+        "membership.changed",
+        "follow.created",
+        "follow.deleted",
+        "profile.updated",
+        "user.deactivated",
+    }
+)
+
+
+class StateNotDelivered(Exception):
+    """The channel layer did not take a person's new state: the outbox keeps the event."""
+
+
+def republish_state(event) -> None:
+    """Outbox consumer (settings.OUTBOX_CONSUMERS): send a change of someone's access (removed
+    from a group, deactivated, ...) to their open sockets once more, from the outbox worker.
+
+    The publisher sends it at once, after commit, best effort. A process that could not reach
+    the channel layer at that moment may end before anyone hears of the outage (a directory
+    sync deactivating someone): no page would be told to catch up, and a socket would stay on
+    a stream its person may no longer read until it reconnects. The worker lives on: a failed
+    send raises, so the event is retried until the layer takes it, and the outage switch's
+    probe tells every page to catch up when the layer is back (each hub then reads its
+    people's states again). A state message is the whole state, read when it is sent: twice is
+    harmless. Two publishers' messages for one person may cross on the way; the worker drains
+    changes in the order they were made, so its last message, read after the last change
+    committed, puts the person's sockets where they belong.
+    """
+    if event.topic not in STATE_TOPICS or not settings.REALTIME_PUBLISHER:
+        return
+    if get_channel_layer() is None:  # live updates switched off: nobody to tell
+        return
+    message = build_message(event.topic, event.object_id, event.payload)
+    if message is not None and not send(message.pop("stream"), message):
+        raise StateNotDelivered(f"channel layer unreachable; {event.topic} kept for a retry")
+
+
 def publish_event(topic: str, object_id: int, payload: dict | None = None, instance=None) -> bool:
     """Publish an outbox event to the sockets that may see it. Never raises.
 

@@ -322,7 +322,11 @@ LOGGING = {
 }
 OUTBOX_CONSUMERS: list[str] = env.list(
     "OUTBOX_CONSUMERS",
-    default=["search.indexing.handle_event", "notifications.consumers.handle_event"],
+    default=[
+        "search.indexing.handle_event",
+        "notifications.consumers.handle_event",
+        "feeds.realtime.republish_state",
+    ],
 )
 
 # --- Intranet pages (Wagtail) and notifications -------------------------------------------------

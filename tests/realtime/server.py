@@ -3,7 +3,8 @@
 `ServerDatabase` makes a fresh database for server processes (SQLite in a temporary folder,
 or `<name>_server` beside the PostgreSQL database DATABASE_URL names), migrates it and builds
 a world in it by running a script in its own process. `Daphne` runs `intranet.asgi` in a
-daphne process against it; `Redis` runs a throwaway redis-server we can stop and start.
+daphne process against it, `OutboxWorker` the outbox worker beside it; `Redis` runs a
+throwaway redis-server we can stop and start.
 `Browserless` helpers sign in over HTTP (real sessions) and post through the JSON API.
 """
 
@@ -139,12 +140,13 @@ class Daphne:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def script(self, path: Path, *args: str) -> str:
-        """Run a Django script with this server's settings (its database, its Redis)."""
+    def script(self, path: Path, *args: str, **env: str) -> str:
+        """Run a Django script with this server's settings (its database, its Redis), but for
+        the variables given in `env`; returns what it printed."""
         done = subprocess.run(
             [sys.executable, str(path), *args],
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **env},
             check=True,
             capture_output=True,
             text=True,
@@ -155,6 +157,36 @@ class Daphne:
         """The last lines the server wrote (for a failure message)."""
         self._log.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+class OutboxWorker:
+    """`manage.py run_outbox` in its own process, with a server's settings (the `worker` service
+    of docker-compose.yml)."""
+
+    def __init__(self, server: Daphne):
+        self.log_path = server.log_path.with_name(f"worker-{server.port}.log")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_outbox", "--interval", "0.2"],
+            cwd=ROOT,
+            env=server.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -211,6 +211,63 @@ def test_a_state_lost_in_an_outage_is_read_again_before_pages_catch_up(world, mo
     run(body)
 
 
+@pytest.mark.parametrize("change", ["removed", "deactivated"])
+def test_a_state_lost_by_a_process_that_ended_reaches_the_socket_from_the_outbox(
+    world, monkeypatch, settings, change
+):
+    """Bob is removed from the secret group (or deactivated) by a process whose message to his
+    sockets is lost, and which ends without telling anyone (a directory sync, say): no page is
+    told to catch up. The outbox worker sends his state again (`republish_state`): while the
+    layer still loses it the event stays in the outbox, with its error; once the layer takes
+    it, Bob's socket leaves the group's stream (or is closed)."""
+    from feeds import realtime
+    from outbox.models import OutboxEvent
+    from outbox.worker import drain
+
+    settings.OUTBOX_DRAIN_INLINE = False  # the worker drains, in its own time
+    settings.OUTBOX_CONSUMERS = ["feeds.realtime.republish_state"]
+    ana, bob, secret = world["ana"], world["bob"], world["secret"]
+    sent = realtime.send
+
+    def lose_states(stream, message):
+        return False if message.get("type") == "live.state" else sent(stream, message)
+
+    OutboxEvent.objects.all().delete()  # what setting up the world recorded
+
+    async def body():
+        ana_home = await open_socket(ana)
+        bob_group = await open_socket(bob, feed=f"group:{secret.pk}")
+        monkeypatch.setattr(realtime, "send", lose_states)
+        if change == "removed":
+            await db(group_actions.remove_member)(group=secret, actor=ana, user=bob)
+            topic = "membership.changed"
+        else:
+            await db(profile_actions.deactivate_user)(bob)
+            topic = "user.deactivated"
+        await db(drain)()  # the worker's first try: still lost
+        kept = await db(OutboxEvent.objects.get)(topic=topic)
+        assert (kept.attempts, kept.last_error.split(":")[0]) == (1, "StateNotDelivered")
+        assert await bob_group.receive_nothing(timeout=0.3)
+
+        monkeypatch.setattr(realtime, "send", sent)  # the layer takes messages again
+        await db(OutboxEvent.objects.filter(pk=kept.pk).update)(available_at=kept.created)
+        await db(drain)()
+        assert not await db(OutboxEvent.objects.filter(topic=topic).exists)()
+        if change == "deactivated":
+            output = await bob_group.receive_output(timeout=3)
+            assert output == {"type": "websocket.close", "code": 4403}
+        post = await db(feed_actions.create_post)(
+            author=ana, body="After Bob", audience="group", group=secret
+        )
+        assert (await next_event(ana_home))["id"] == post.pk
+        if change == "removed":
+            assert await nothing_for(bob_group)
+            await bob_group.disconnect()
+        await ana_home.disconnect()
+
+    run(body)
+
+
 def test_following_someone_brings_their_posts_to_the_open_home_feed(world):
     """Bob follows Carl while his home page is open: Carl's next post reaches it."""
     bob, carl = world["bob"], world["carl"]

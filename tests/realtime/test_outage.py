@@ -19,8 +19,8 @@ import pytest
 from tests.conftest import skip_or_fail
 
 from .conftest import LIVE_PASSWORD
-from .server import Browserless, Daphne, Redis
-from .test_server import open_socket, receive
+from .server import Browserless, Daphne, OutboxWorker, Redis, free_port
+from .test_server import HERE, open_socket, receive
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +98,41 @@ def test_posting_survives_a_redis_outage_and_pages_catch_up(
     log = server.log()
     assert log.count("Live updates are not being delivered") == 1, log
     assert "Traceback" not in log, log
+
+
+def test_a_deactivation_whose_message_was_lost_reaches_the_socket_through_the_worker(
+    server_on_our_redis, websockets_client
+):
+    """A process of its own (a directory sync, say) deactivates Fern while it cannot reach
+    Redis, and ends. The server's Redis never went away, so no page is told to catch up, and
+    the message that closes Fern's sockets is lost. The outbox worker, which reaches Redis,
+    sends her state again: her open socket is closed with 4403."""
+    from websockets.exceptions import ConnectionClosed
+
+    server = server_on_our_redis
+    server.script(HERE / "new_person.py", "fern")
+    fern = Browserless(server.base, "fern", LIVE_PASSWORD)
+    worker = OutboxWorker(server)
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
+
+    async def body():
+        socket = await open_socket(websockets_client, server, fern)
+        said = await asyncio.to_thread(
+            server.script, HERE / "deactivate.py", "fern", REDIS_URL=unreachable
+        )
+        assert "Live updates are not being delivered" in said, said  # its publish failed
+        with pytest.raises(ConnectionClosed) as closed:
+            try:
+                await receive(socket, RECOVERY)
+            except TimeoutError:
+                pytest.fail(
+                    f"Fern's socket is still open {RECOVERY} s after her deactivation. The "
+                    f"worker's log:\n{worker.log()}\nThe server's log ends with:\n"
+                    f"{server.log_tail()}"
+                )
+        assert closed.value.rcvd.code == 4403
+
+    try:
+        asyncio.run(body())
+    finally:
+        worker.stop()
