@@ -42,6 +42,17 @@ def _postgres_server_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path=f"/{name}{suffix}"))
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a process of ours, killed if it does not end within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class ServerDatabase:
     """A migrated database the server processes share (not pytest's test database)."""
 
@@ -159,13 +170,7 @@ class Daphne:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 
@@ -189,13 +194,7 @@ class OutboxWorker:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 
