@@ -202,7 +202,7 @@ _REACTION_KINDS = tuple(Reaction.Kind.values)
 
 def post_row_data(row: selectors.PostRow, context: PostDataContext) -> dict:
     """`post_data` of a post read as a `selectors.PostRow` (no model instances)."""
-    kinds = (row.reaction_kinds or "").split(",")
+    tally = row.reaction_tally or {}
     mine = (row.my_reaction_kinds or "").split(",")
     return _post_values_data(
         context,
@@ -215,13 +215,13 @@ def post_row_data(row: selectors.PostRow, context: PostDataContext) -> dict:
         is_announcement=row.is_announcement,
         created=row.created,
         edited=row.edited,
-        hashtags=sorted(tag["name"] for tag in row.hashtag_rows or ()),
+        hashtags=sorted(tag["name"] for tag in row.tag_rows or ()),
         attachments=[
             (a["id"], a["original_name"], a["kind"], a["content_type"], a["size"])
             for a in sorted(row.attachment_rows or (), key=itemgetter("id"))
         ],
         comment_count=row.comment_count,
-        reactions={kind: kinds.count(kind) for kind in _REACTION_KINDS},
+        reactions={kind: tally.get(kind, 0) for kind in _REACTION_KINDS},
         my_reactions=[kind for kind in _REACTION_KINDS if kind in mine],
     )
 

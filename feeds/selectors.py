@@ -31,7 +31,7 @@ from django.db.models import (
     sql,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -124,16 +124,10 @@ _NOT_ON_CARDS = (
 
 def _with_details(qs: QuerySet[Post], *, viewer=None) -> QuerySet[Post]:
     """Post rows with everything a card shows, in one query, whatever the page size: author,
-    profile, agency, department, group, the comment count, the reaction kinds (all, and the
-    viewer's own), the attachments and the hashtags (as JSON; `decorate_posts` turns them into
-    what `post.attachments.all()` and `post.hashtags.all()` return, without a query)."""
-    comment_count = (
-        Comment.objects.filter(post=OuterRef("pk"), deleted__isnull=True)
-        .order_by()
-        .values("post")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    profile, agency, department, group, the viewer's own reactions and the attachments (as
+    JSON); the comment count, the reaction tally and the hashtags are the post's own columns
+    (Post.comment_count). `decorate_posts` turns them into what `post.attachments.all()` and
+    `post.hashtags.all()` return, without a query."""
     viewer_id = getattr(viewer, "pk", None)
     mine = _reaction_kinds(user_id=viewer_id) if viewer_id is not None else Value("")
     return (
@@ -142,16 +136,9 @@ def _with_details(qs: QuerySet[Post], *, viewer=None) -> QuerySet[Post]:
         )
         .defer(*_NOT_ON_CARDS)
         .annotate(
-            comment_count=Coalesce(Subquery(comment_count), 0),
-            reaction_kinds=_reaction_kinds(),
             my_reaction_kinds=mine,
             attachment_rows=_json_rows(
                 Attachment, {name: name for name in ATTACHMENT_FIELDS}, post=OuterRef("pk")
-            ),
-            hashtag_rows=_json_rows(
-                Post.hashtags.through,
-                {"id": "hashtag_id", "name": "hashtag__name"},
-                post=OuterRef("pk"),
             ),
         )
     )
@@ -231,7 +218,7 @@ def _attach_related(post: Post) -> None:
         )
     tags = [
         Hashtag.from_db(db, ["id", "name"], [row["id"], row["name"]])
-        for row in sorted(post.hashtag_rows or [], key=lambda r: r["name"])
+        for row in sorted(post.tag_rows or [], key=lambda r: r["name"])
     ]
     _as_prefetched(post, "attachments", attachments)
     _as_prefetched(post, "hashtags", tags)
@@ -248,11 +235,11 @@ def decorate_posts(posts: list[Post], *, viewer) -> list[Post]:
     viewer_id = getattr(viewer, "pk", None)  # None: a viewer-neutral card (live delivery)
     counts: dict[int, Counter] = defaultdict(Counter)
     mine: dict[int, set[str]] = defaultdict(set)
-    if all(hasattr(p, "reaction_kinds") for p in posts):
+    if all(hasattr(p, "my_reaction_kinds") for p in posts):
         # Read with the posts (`_with_details`): no query of its own.
         for post in posts:
             _attach_related(post)
-            counts[post.pk].update(k for k in (post.reaction_kinds or "").split(",") if k)
+            counts[post.pk].update(post.reaction_tally or {})
             if viewer_id is not None:
                 mine[post.pk].update(k for k in (post.my_reaction_kinds or "").split(",") if k)
     elif ids:
@@ -380,10 +367,10 @@ class PostRow(NamedTuple):
     agency_name: str | None
     agency_short_name: str | None
     comment_count: int
-    reaction_kinds: str | None  # comma-separated, one per reaction
-    my_reaction_kinds: str | None
+    reaction_tally: dict[str, int] | None  # {kind: count}
+    my_reaction_kinds: str | None  # comma-separated
     attachment_rows: list[dict] | None
-    hashtag_rows: list[dict] | None
+    tag_rows: list[dict] | None  # [{id, name}]
 
 
 # The lookup of each PostRow field on a `_with_details` queryset.

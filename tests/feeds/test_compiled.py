@@ -44,8 +44,8 @@ def card(post: Post) -> tuple:
         post.author.username, profile.display_name, profile.agency_id,
         profile.agency.name if profile.agency else None,
         profile.department.name if profile.department else None,
-        post.comment_count, post.reaction_kinds, post.my_reaction_kinds,
-        post.attachment_rows, post.hashtag_rows,
+        post.comment_count, post.reaction_tally, post.my_reaction_kinds,
+        post.attachment_rows, post.tag_rows,
     )  # fmt: skip
 
 
