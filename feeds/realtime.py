@@ -293,7 +293,7 @@ def _comment_event(comment_id: int, op: str) -> dict | None:
     stream = permissions.post_stream(post)
     if stream is None or (op == "add" and comment.deleted is not None):
         return None
-    count = selectors.comment_count(post_id=post.pk)
+    count = post.comment_count  # read with the comment, after it committed (a column: Post)
 
     def build() -> dict:
         data = {

@@ -814,10 +814,6 @@ def comment_for_delivery(*, comment_id: int) -> Comment | None:
     )
 
 
-def comment_count(*, post_id: int) -> int:
-    return Comment.objects.filter(post_id=post_id, deleted__isnull=True).count()
-
-
 def feed_author(*, viewer, user_id) -> AbstractBaseUser | None:
     """The person whose profile feed `viewer` reads, by id (None: answer 404)."""
     try:
