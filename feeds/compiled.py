@@ -71,9 +71,20 @@ class ShapeError(ValueError):
 
 class Statement:
     """One compiled model queryset; `run(values)` returns its model instances (for a
-    `values_list()` queryset, its rows)."""
+    `values_list()` queryset, its rows).
 
-    def __init__(self, queryset: QuerySet, markers: dict[str, int | str]):
+    `outer`, for a `values_list()` queryset: SQL of our own around the compiled query, given
+    the query's SQL and returning the statement and the parameters it adds after the query's
+    (so the markers keep their places). The rows are then the outer query's, as the database
+    gives them (no converters: its columns are not the queryset's)."""
+
+    def __init__(
+        self,
+        queryset: QuerySet,
+        markers: dict[str, int | str],
+        *,
+        outer: Callable[[str], tuple[str, list]] | None = None,
+    ):
         self.db = queryset.db
         compiler = queryset.query.get_compiler(using=self.db)
         sql, params = compiler.as_sql()
@@ -110,6 +121,12 @@ class Statement:
             self.load = _loader(self.model, self.init_list, self.db)
             self.models = _models(klass_info)
             self.annotations = list(compiler.annotation_col_map.items())
+        if outer is not None:
+            if self.model is not None:
+                raise ValueError("outer SQL goes around a values_list() queryset only")
+            self.sql, added = outer(self.sql)
+            self.params += list(added)
+            self.converters = []
 
     def run(self, values: dict[str, object]) -> list:
         """The model instances (or, for a `values_list()` queryset, the rows' tuples)."""

@@ -665,11 +665,16 @@ TRENDING_WINDOW = 500  # trending hashtags count the tags of the newest this-man
 
 def trending_hashtags(*, viewer, limit: int = 10) -> list[tuple[str, int]]:
     """(name, posts) of the hashtags most used in the newest TRENDING_WINDOW posts `viewer`
-    may see, most used first.
+    may see, most used first, then by name.
 
     Compiled once per shape (`feeds.compiled`) like the home feed's statement: on the home
     page, building this queryset and planning its SQL took longer than running it (1.2 ms
-    of Python and 2.3 ms of planning against 3 ms of execution on the benchmark's data)."""
+    of Python and 2.3 ms of planning against 3 ms of execution on the benchmark's data).
+    The statement counts the posts' own hashtag column (`Post.tag_rows`, kept by the
+    database) instead of joining the hashtag tables: no index probe per post nor hash of
+    every hashtag (about 1 ms less a home page on the benchmark's data, docs/BENCHMARKS.md).
+    `_trending_query` is the same answer through the joins, for the rare shape that cannot
+    be compiled; a test compares the two for every viewer."""
     if not permissions.is_active_staff(viewer):
         return []
     agency_id = permissions.agency_id_of(viewer)
@@ -680,9 +685,9 @@ def trending_hashtags(*, viewer, limit: int = 10) -> list[tuple[str, int]]:
         markers = {"viewer": marker(0)}
         if agency_id is not None:
             markers["agency"] = marker(1)
-        return Statement(
-            _trending_query(StandIn(markers["viewer"]), markers.get("agency"), limit), markers
-        )
+        stand_in = StandIn(markers["viewer"])
+        newest = _newest_visible(stand_in, markers.get("agency")).values_list("tag_rows")
+        return Statement(newest, markers, outer=lambda sql: _tags_counted(sql, limit))
 
     try:
         statement = _TRENDING_STATEMENTS.get(key, build)
@@ -691,9 +696,28 @@ def trending_hashtags(*, viewer, limit: int = 10) -> list[tuple[str, int]]:
     return statement.run({k: v for k, v in values.items() if v is not None})
 
 
+def _newest_visible(viewer, agency_id) -> QuerySet[Post]:
+    """The newest TRENDING_WINDOW posts `viewer` may see: what trending hashtags count."""
+    return permissions.visible_posts(viewer, agency_id=agency_id).order_by("-pk")[:TRENDING_WINDOW]
+
+
+def _tags_counted(posts_sql: str, limit: int) -> tuple[str, list]:
+    """SQL around `posts_sql` (rows of one column, `tag_rows`): each hashtag's name and the
+    number of those posts that carry it, most first, then by name; `limit` rows."""
+    if connection.vendor == "postgresql":
+        tags, name = "jsonb_array_elements(p.tag_rows) AS t", "t.value ->> 'name'"
+    else:
+        tags, name = "json_each(p.tag_rows) AS t", "json_extract(t.value, '$.name')"
+    sql = (  # the ORM's SQL and our own; values are parameters
+        f"SELECT {name} AS name, COUNT(*) AS n FROM ({posts_sql}) AS p, {tags} "  # noqa: S608
+        "GROUP BY 1 ORDER BY 2 DESC, 1 ASC LIMIT %s"
+    )
+    return sql, [limit]
+
+
 def _trending_query(viewer, agency_id, limit: int) -> QuerySet:
-    visible = permissions.visible_posts(viewer, agency_id=agency_id)
-    newest = visible.order_by("-pk").values("pk")[:TRENDING_WINDOW]
+    """`trending_hashtags` through the hashtag tables (the ORM's queryset)."""
+    newest = _newest_visible(viewer, agency_id).values("pk")
     return (
         Hashtag.objects.filter(posts__in=newest)
         .annotate(n=Count("posts"))

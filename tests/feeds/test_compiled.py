@@ -282,9 +282,10 @@ def test_a_statement_cursor_takes_djangos_sql():
 
 def test_trending_hashtags_compiled_once_give_what_the_orm_gives_each_viewer(user, monkeypatch):
     """Trending hashtags run one statement per shape (with an agency, without one), compiled
-    for a stand-in: for each viewer, in turn, the counts of their own newest visible posts,
-    as the ORM's queryset built for that viewer counts them. A window of 30 posts out of 80
-    makes what each viewer may see decide which posts are counted."""
+    for a stand-in and counting the posts' own hashtag column: for each viewer, in turn, the
+    counts of their own newest visible posts, as the ORM's queryset built for that viewer
+    counts them through the hashtag tables. A window of 30 posts out of 80 makes what each
+    viewer may see decide which posts are counted."""
     people = world(user, random.Random(9), n_posts=80)
     tags = [Hashtag.objects.create(name=f"t{i}") for i in range(8)]
     rng = random.Random(3)
