@@ -146,7 +146,7 @@ def _probe() -> None:
             async_to_sync(_bounded_send)(
                 layer, group_name(permissions.EVERYONE_STREAM), {"type": "live.sync"}
             )
-        except Exception:  # noqa: BLE001 (still down: knock again later)
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 (still down: knock later)
             interval = min(interval * 2, PROBE_MAX_INTERVAL)
             continue
         _recovered(synced=True)  # the knock was the "sync" itself
@@ -164,7 +164,11 @@ def _send_now(group: str, message: dict) -> bool:
     started = time.monotonic()
     try:
         async_to_sync(_bounded_send)(layer, group, message)
-    except Exception as exc:  # noqa: BLE001 (never raise into the request that published)
+    except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 (see below)
+        # Never raise into the request that published. A send cancelled under it (its Redis
+        # connection closed mid-command, as the live hub drops its pools when Redis fails)
+        # arrives here as asyncio.CancelledError, which is not an Exception; this is a
+        # thread, with no task of its own to cancel: it is a failed send like any other.
         _failed(exc, time.monotonic() - started)
         return False
     return True

@@ -245,6 +245,27 @@ def test_a_dead_channel_layer_never_fails_a_write_and_is_logged_once(
     assert layer.sent[0][1]["meta"]["post"] == after.pk
 
 
+class CancellingLayer(BrokenLayer):
+    """A channel layer whose send is cancelled under it (its connection closed mid-command)."""
+
+    async def group_send(self, group, message):
+        raise asyncio.CancelledError
+
+
+def test_a_send_cancelled_under_it_never_fails_a_write(
+    ana, monkeypatch, django_capture_on_commit_callbacks
+):
+    """asyncio.CancelledError is not an Exception: a send cancelled under it fails the send
+    (logged as an outage), not the post that published it."""
+    layer = CancellingLayer()
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(realtime, "_probe", lambda: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        post = feed_actions.create_post(author=ana, body="while a send is cancelled")
+    assert type(post).objects.filter(pk=post.pk).exists()
+    assert realtime.send("everyone", {"type": "live.sync"}) is False
+
+
 def test_a_redis_that_makes_us_wait_pauses_sending_for_a_moment(ana, monkeypatch):
     """After a slow failure, posts do not each wait for a dead Redis: sends pause briefly.
     (A Redis that refuses at once costs nothing: every post tries, as above.)"""
