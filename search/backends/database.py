@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
+from django.core.exceptions import FullResultSet
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
@@ -293,7 +294,10 @@ def _compile(q: Q) -> tuple[str, list]:
     """A Q over SearchDocument as SQL (columns named "search_searchdocument"."col")."""
     query = SearchDocument.objects.filter(q).query
     compiler = query.get_compiler(connection=connection)
-    sql, params = compiler.compile(query.where)
+    try:
+        sql, params = compiler.compile(query.where)
+    except FullResultSet:  # no condition at all (Q())
+        return "1 = 1", []
     return (sql or "1 = 1"), list(params)
 
 
@@ -436,12 +440,14 @@ def permission_sql(viewer, kinds: Sequence[str]) -> tuple[str, list]:
     return sql, bind(params, slots, viewer)
 
 
-def filter_sql(request: SearchRequest) -> tuple[str, list]:
+def filter_sql(request: SearchRequest, *, kinds: bool = True) -> tuple[str, list]:
     """The kinds and filters of `request` as SQL, remembered (the ORM compiles a Q in about a
-    millisecond; the same few filter sets come back all the time)."""
+    millisecond; the same few filter sets come back all the time). `kinds=False`: the
+    filters without the kinds (`kinds_sql` gives those), for a walk that tests the kind only
+    of the documents that match its words."""
     key = (
         connection.alias,
-        request.document_kinds,
+        request.document_kinds if kinds else None,
         request.agency_id,
         request.group_id,
         request.author_id,
@@ -452,8 +458,20 @@ def filter_sql(request: SearchRequest) -> tuple[str, list]:
     )
     cached = _FILTER_SQL.lookup(key)
     if cached is None:
-        q = Q(kind__in=request.document_kinds) & filters_q(request)
-        cached = _FILTER_SQL.store(key, _compile(q))
+        q = filters_q(request)
+        cached = _FILTER_SQL.store(
+            key, _compile(Q(kind__in=request.document_kinds) & q if kinds else q)
+        )
+    return cached[0], list(cached[1])
+
+
+def kinds_sql(request: SearchRequest) -> tuple[str, list]:
+    """The document kinds of `request` as SQL (what `filter_sql(..., kinds=False)` leaves
+    out)."""
+    key = (connection.alias, "kinds", request.document_kinds)
+    cached = _FILTER_SQL.lookup(key)
+    if cached is None:
+        cached = _FILTER_SQL.store(key, _compile(Q(kind__in=request.document_kinds)))
     return cached[0], list(cached[1])
 
 

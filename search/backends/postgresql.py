@@ -64,7 +64,16 @@ from .. import conf
 from ..models import SearchDocument
 from ..recheck import Folded
 from .base import COUNT_CAP, SORT_NEWEST, SearchPage, SearchRequest
-from .database import _LRU, RELEVANCE_CANDIDATES, START, STOP, TABLE, hit
+from .database import (
+    _LRU,
+    RELEVANCE_CANDIDATES,
+    START,
+    STOP,
+    TABLE,
+    filter_sql,
+    hit,
+    kinds_sql,
+)
 
 Kind = SearchDocument.Kind
 
@@ -96,7 +105,7 @@ class _Query:
     """One search's SQL pieces: the match, the filters + permission, the rank."""
 
     words: list  # [language, websearch text]
-    filters: str
+    filters: str  # the kinds and the filters
     filter_params: list
     allowed: str  # the permission, as a boolean expression (a sub-plan per row)
     allowed_params: list
@@ -109,6 +118,10 @@ class _Query:
     # and with `folded` re-check their rows in the same statement (search.recheck).
     headlines: bool = False
     folded: Folded | None = None
+    # A walk's window takes the filters without the kinds, which it tests only on the
+    # documents that match the words (`_walk`); None: `filters` in the window.
+    window_filters: tuple[str, list] | None = None
+    kinds: tuple[str, list] | None = None
 
     def select(self, *, headlines: bool = False) -> tuple[str, list]:
         """The columns of a gathered row: id, kind, object_id, rank; with `headlines`
@@ -196,12 +209,14 @@ def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
     """
     select, select_params = query.select(headlines=query.headlines)
     upper = " AND id < %s" if hi is not None else ""
-    window = (
-        f"SELECT * FROM {TABLE} WHERE id >= %s{upper} AND {query.filters} ORDER BY id DESC LIMIT %s"
-    )
+    filters, filter_params = query.window_filters or (query.filters, query.filter_params)
+    kinds, kinds_params = query.kinds or ("TRUE", [])
+    window = f"SELECT * FROM {TABLE} WHERE id >= %s{upper} AND {filters} ORDER BY id DESC LIMIT %s"
+    # The kinds are tested after the words: on the few documents that match, instead of on
+    # every document walked (a tenth of a microsecond each, a sixth of a walk's time).
     sql = (
         f"SELECT {select} FROM ({window}) AS {TABLE} "
-        f"WHERE ts_match_vq({TABLE}.vector, {TSQUERY_ONCE}) "
+        f"WHERE ts_match_vq({TABLE}.vector, {TSQUERY_ONCE}) AND {kinds} "
         f"AND ({query.allowed}) IS TRUE ORDER BY id DESC LIMIT %s"
     )
     # Without an upper bound (a first page) the window reaches up to the newest document,
@@ -209,8 +224,8 @@ def _walk(query: _Query, lo: int, hi: int | None, want: int) -> list:
     # (a cap of a few windows once skipped documents indexed in the seconds since).
     size = (hi - lo) if hi is not None else _NO_CAP
     params = [
-        *select_params, lo, *([hi] if hi is not None else []), *query.filter_params,
-        max(size, 1), *query.words, *query.allowed_params, want,
+        *select_params, lo, *([hi] if hi is not None else []), *filter_params,
+        max(size, 1), *query.words, *kinds_params, *query.allowed_params, want,
     ]  # fmt: skip
     folded = query.folded if query.headlines else None
     if folded is not None:
@@ -591,6 +606,8 @@ def _search(request: SearchRequest, parts, viewer) -> SearchPage:
         joined_filter=bool(request.hashtag),
         low_id=low_id,
         high_id=high_id,
+        window_filters=filter_sql(request, kinds=False),
+        kinds=kinds_sql(request),
     )
     if set(kinds) <= {Kind.PERSON, Kind.GROUP}:
         query.rank = relevance
