@@ -226,16 +226,17 @@ def _checked(page: SearchPage, *, viewer) -> tuple[list[Result], int]:
         comments += more_comments
     by_id = {(h.kind, h.object_id): h for h in hits}
     post_url = url_maker("feeds:post") if posts else None
+    wording = _Wording.now() if posts else None
     for post_id in _ids(hits, Kind.POST):
         if post_id in posts:
             found[(Kind.POST, post_id)] = _post_result(
-                by_id[(Kind.POST, post_id)], posts[post_id], post_url
+                by_id[(Kind.POST, post_id)], posts[post_id], post_url, wording
             )
     for row in comments:
         post = posts.get(row["post_id"])
         hit = by_id.get((Kind.COMMENT, row["pk"]))  # (a walk re-checks a row past the page)
         if post is not None and hit is not None:
-            found[(Kind.COMMENT, row["pk"])] = _comment_result(hit, row, post, post_url)
+            found[(Kind.COMMENT, row["pk"])] = _comment_result(hit, row, post, post_url, wording)
     if ids := _ids(hits, Kind.GROUP):
         for group in permissions.visible_groups(viewer).filter(pk__in=ids).order_by():
             found[(Kind.GROUP, group.pk)] = _group_result(by_id[(Kind.GROUP, group.pk)], group)
@@ -257,8 +258,25 @@ def _name(row: dict, prefix: str = "author__") -> str:
     return row[f"{prefix}profile__display_name"] or row[f"{prefix}username"]
 
 
+@dataclass(frozen=True)
+class _Wording:
+    """The titles' translated formats, looked up once for a page: each gettext call reads
+    the active language again (about 4 µs, for every result)."""
+
+    in_place: str
+    commented: str
+
+    @classmethod
+    def now(cls) -> _Wording:
+        return cls(
+            in_place=_("%(author)s in %(place)s"),
+            commented=_("%(author)s commented on a post by %(post_author)s"),
+        )
+
+
 def _make(hit: Hit, *, kind, pk, url, title, body, created) -> Result:
-    text = hit.snippet or body
+    """`body`: the text shown, shortened, when the backend gave no snippet."""
+    text = hit.snippet or snippets.shorten(body)
     return Result(
         kind=kind,
         pk=pk,
@@ -271,35 +289,34 @@ def _make(hit: Hit, *, kind, pk, url, title, body, created) -> Result:
     )
 
 
-def _post_result(hit: Hit, row: dict, post_url: Callable[[int], str]) -> Result:
+def _post_result(hit: Hit, row: dict, post_url: Callable[[int], str], wording: _Wording) -> Result:
     place = row["group__name"] or (
         row["agency__name"] if row["audience"] == Post.Audience.AGENCY else ""
     )
     author = _name(row)
-    title = _("%(author)s in %(place)s") % {"author": author, "place": place} if place else author
+    title = wording.in_place % {"author": author, "place": place} if place else author
     return _make(
         hit,
         kind=Kind.POST,
         pk=row["pk"],
         url=post_url(row["pk"]),
         title=title,
-        body=snippets.shorten(row["body"]),
+        body=row["body"],
         created=row["created"],
     )
 
 
-def _comment_result(hit: Hit, row: dict, post: dict, post_url: Callable[[int], str]) -> Result:
-    title = _("%(author)s commented on a post by %(post_author)s") % {
-        "author": _name(row),
-        "post_author": _name(post),
-    }
+def _comment_result(
+    hit: Hit, row: dict, post: dict, post_url: Callable[[int], str], wording: _Wording
+) -> Result:
+    title = wording.commented % {"author": _name(row), "post_author": _name(post)}
     return _make(
         hit,
         kind=Kind.COMMENT,
         pk=row["pk"],
         url=post_url(row["post_id"]) + f"#comment-{row['pk']}",
         title=title,
-        body=snippets.shorten(row["body"]),
+        body=row["body"],
         created=row["created"],
     )
 
@@ -311,7 +328,7 @@ def _group_result(hit: Hit, group: Group) -> Result:
         pk=group.pk,
         url=group.get_absolute_url(),
         title=group.name,
-        body=snippets.shorten(group.description),
+        body=group.description,
         created=group.created,
     )
 

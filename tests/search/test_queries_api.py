@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
@@ -157,6 +158,40 @@ def test_the_recheck_drops_deleted_comments_and_keeps_their_posts_apart(world, c
         assert dropped == 1
         bob = world.bob.profile.display_name or world.bob.username
         assert results[0].title.endswith(f"a post by {bob}"), results[0].title
+
+
+@pytest.mark.parametrize(
+    ("language", "in_place", "commented"),
+    [
+        ("en", "{} in {}", "{} commented on a post by {}"),
+        ("fr", "{} dans {}", "{} a commenté une publication de {}"),
+    ],
+)
+def test_result_titles_say_who_and_where_in_the_page_language(
+    world, commit, language, in_place, commented
+):
+    """A result's title names its author and the group (or, for an agency post, the agency)
+    it was posted in; a comment's, its author and the post's. The wording is looked up once
+    for a page, in the language active for it."""
+    posts = world.posts
+    comment = commit(feed_actions.add_comment, post=posts["open"], author=world.bob, body="ok")
+    page = SearchPage(
+        hits=[
+            hit("comment", comment.pk, 9),
+            hit("post", posts["open"].pk, 4),
+            hit("post", posts["agency"].pk, 3),
+            hit("post", posts["everyone"].pk, 2),
+        ],
+        has_more=False,
+    )
+    with translation.override(language):
+        results, _dropped = selectors._checked(page, viewer=world.alice)
+    assert [r.title for r in results] == [
+        commented.format("Bob Baker", "Alice Archer"),
+        in_place.format("Alice Archer", "Open Data Network"),
+        in_place.format("Alice Archer", "Ministry of Finance"),
+        "Alice Archer",
+    ]
 
 
 @pytest.mark.parametrize("counted", [True, False])
