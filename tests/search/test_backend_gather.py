@@ -171,6 +171,46 @@ def test_headlines_made_by_the_walk_are_those_of_their_own_statement(
         assert _pages_with_snippets(viewer, "plover count", with_counts=False) == counted
 
 
+def _whole_body_headline(body: str, text: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ts_headline(%s::regconfig, %s, websearch_to_tsquery(%s::regconfig, %s), %s)",
+            [postgresql.conf.language(), body, postgresql.conf.language(), text,
+             postgresql.HEADLINE],
+        )  # fmt: skip
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("with_counts", [False, True])
+def test_a_long_post_s_snippet_is_made_from_its_first_part_when_a_match_lies_there(
+    world, commit, with_counts
+):
+    """Snippets of posts over HEADLINE_PREFIX characters, from a walk (no counts) and from
+    the statement after a gathering (counts): the same as the whole body's when the match
+    is near the start; found past the first part when only there; never a word cut at the
+    first part's end taken for a match."""
+    limit = postgresql.HEADLINE_PREFIX
+    early = "a plover seen early " + "filler " * 600
+    # "ploverines" is not "plover", but its first six letters end the first part (and the
+    # character after it, which tells whether a word was cut) exactly.
+    before = "fillers " + "filler " * ((limit + 1 - 6 - 8) // 7)
+    assert len(before) == limit + 1 - 6
+    late = before + "ploverines " + "filler " * 300 + "finally the plover came"
+    posts = {
+        body: commit(feed_actions.create_post, author=world.alice, body=body)
+        for body in (early, late)
+    }
+    page = database_backend().search(
+        request("plover", limit=5, with_counts=with_counts), viewer=world.carol
+    )
+    snippets = {h.object_id: h.snippet for h in page.hits}
+    assert snippets[posts[early].pk] == _whole_body_headline(early, "plover")
+    assert "\x02plover\x03 seen early" in snippets[posts[early].pk]
+    assert snippets[posts[late].pk] == _whole_body_headline(late, "plover")
+    assert "finally the \x02plover\x03 came" in snippets[posts[late].pk]
+    assert snippets[posts[late].pk].count("\x02") == 1
+
+
 def test_a_page_walked_whole_makes_its_headlines_in_the_walk(plovers):
     backend = database_backend()
     with CaptureQueriesContext(connection) as captured:
