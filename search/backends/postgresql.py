@@ -47,7 +47,8 @@ returns its rows' headlines itself (PostgreSQL computes the select list only for
 LIMIT lets through), and the selector's permission re-check of those rows too
 (`search.recheck.Folded`: one statement for the page instead of two); otherwise, and for rows
 found through the GIN index, one statement makes the headlines after the gathering. A body
-over HEADLINE_PREFIX characters gets its headline from its first part when a match lies there.
+over HEADLINE_PREFIX bytes searched for one word gets its headline from its first part when
+the word lies there (`body_headline`).
 """
 
 from __future__ import annotations
@@ -96,8 +97,8 @@ HEADLINE = (
 TITLE_HEADLINE = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
 # ts_headline parses all the text it is given: about 80 µs per thousand characters, so twenty
 # posts of 5,000 characters cost a page 8 ms of snippets. A longer body's snippet is made from
-# its first HEADLINE_PREFIX characters (cut where a word ends, so that no cut word can match),
-# and from the whole body only when that part holds no match (`body_headline`).
+# its first HEADLINE_PREFIX characters (cut where a word ends, so that no cut word can match)
+# when the word searched for lies there (`body_headline`).
 HEADLINE_PREFIX = 1000
 TSQUERY = "websearch_to_tsquery(%s::regconfig, %s)"
 # The same, made once per statement (an InitPlan): in a prepared statement's generic plan the
@@ -141,7 +142,7 @@ class _Query:
             sql += ", NULL::real"
         if headlines:
             language = self.words[0]
-            body, body_params = body_headline(f"{TABLE}.body", TSQUERY_ONCE, self.words)
+            body, body_params = body_headline(TABLE, TSQUERY_ONCE, self.words)
             sql += (
                 f", CASE WHEN {TABLE}.title <> '' THEN ts_headline(%s::regconfig, {TABLE}.title, "
                 f"{TSQUERY_ONCE}, %s) ELSE '' END, {body}"
@@ -505,22 +506,43 @@ def _id_bounds(request: SearchRequest) -> tuple[int | None, int | None]:
     return low, high
 
 
-def body_headline(column: str, tsquery: str, tsquery_params: list) -> tuple[str, list]:
-    """The SQL of the snippet of the body in `column` for `tsquery` (SQL and its parameters):
-    `ts_headline` of the whole body up to HEADLINE_PREFIX characters; of its first
-    HEADLINE_PREFIX when longer, unless no match lies there."""
+def body_headline(table: str, tsquery: str, tsquery_params: list) -> tuple[str, list]:
+    """The SQL of the snippet of the body of `table`'s row for `tsquery` (SQL and parameters).
+
+    `ts_headline` of the whole body, but for a body over HEADLINE_PREFIX bytes searched for
+    one word: of its first part (its first HEADLINE_PREFIX characters less the word cut at
+    their end) when the word lies there, or when the body does not hold it (the post was
+    found by its author, group or hashtags: the body's first words, as from the whole body);
+    else of the rest, where every occurrence then lies. Whether the body holds the word is
+    read from the document's vector (its weight-C lexemes), not parsed. Several words keep
+    the whole body: a fragment holding them all may lie past the first part."""
     language = conf.language()
-    whole = f"ts_headline(%s::regconfig, {column}, {tsquery}, %s)"
-    whole_params = [language, *tsquery_params, HEADLINE]
-    # The first HEADLINE_PREFIX characters, less the word cut at their end (if any).
-    first = rf"regexp_replace(left({column}, {HEADLINE_PREFIX + 1}), '\S*$', '')"
-    sql = (
-        f"CASE WHEN length({column}) <= {HEADLINE_PREFIX} THEN {whole} "
-        f"ELSE (SELECT CASE WHEN strpos(h, %s) > 0 THEN h ELSE {whole} END "
-        f"FROM (SELECT ts_headline(%s::regconfig, {first}, {tsquery}, %s) AS h) AS first_part) "
-        "END"
+    headline_params = [language, *tsquery_params, HEADLINE]
+    body = f"{table}.body"
+
+    def headline(text: str) -> str:
+        return f"ts_headline(%s::regconfig, {text}, {tsquery}, %s)"
+
+    # The first HEADLINE_PREFIX + 1 characters tell whether a word is cut at the end of the
+    # first HEADLINE_PREFIX (octet_length() reads the value's header, but may count a body
+    # of fewer characters as long). OFFSET 0: each part's headline is made once.
+    cut = (
+        f"SELECT CASE WHEN length(raw.x) > {HEADLINE_PREFIX} "
+        "THEN regexp_replace(raw.x, '\\S*$', '') ELSE raw.x END AS p "
+        f"FROM (SELECT left({body}, {HEADLINE_PREFIX + 1}) AS x) AS raw OFFSET 0"
     )
-    return sql, [*whole_params, START, *whole_params, language, *tsquery_params, HEADLINE]
+    rest = f"substr({body}, length(first_part.p) + 1)"
+    sql = (
+        f"CASE WHEN octet_length({body}) <= {HEADLINE_PREFIX} OR numnode({tsquery}) <> 1 "
+        f"THEN {headline(body)} "
+        "ELSE (SELECT CASE WHEN strpos(first_part.h, %s) > 0 "
+        f"OR NOT ts_filter({table}.vector, '{{c}}') @@ {tsquery} THEN first_part.h "
+        f"ELSE {headline(rest)} END "
+        f"FROM (SELECT cut.p, {headline('cut.p')} AS h FROM ({cut}) AS cut OFFSET 0) "
+        "AS first_part) END"
+    )
+    params = [*tsquery_params, *headline_params, START, *tsquery_params, *headline_params]
+    return sql, [*params, *headline_params]
 
 
 def _headlines(ids: list[int], query_text: str) -> dict[int, tuple[str, str]]:
@@ -528,7 +550,7 @@ def _headlines(ids: list[int], query_text: str) -> dict[int, tuple[str, str]]:
         return {}
     language = conf.language()
     marks = ", ".join(["%s"] * len(ids))
-    body, body_params = body_headline("d.body", "q.q", [])
+    body, body_params = body_headline("d", "q.q", [])
     sql = (
         f"SELECT d.id, "
         f"CASE WHEN d.title <> '' THEN ts_headline(%s::regconfig, d.title, q.q, %s) ELSE '' END, "

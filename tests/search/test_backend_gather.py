@@ -182,13 +182,14 @@ def _whole_body_headline(body: str, text: str) -> str:
 
 
 @pytest.mark.parametrize("with_counts", [False, True])
-def test_a_long_post_s_snippet_is_made_from_its_first_part_when_a_match_lies_there(
+def test_a_long_post_s_snippet_is_made_from_its_first_part_when_the_word_lies_there(
     world, commit, with_counts
 ):
     """Snippets of posts over HEADLINE_PREFIX characters, from a walk (no counts) and from
-    the statement after a gathering (counts): the same as the whole body's when the match
-    is near the start; found past the first part when only there; never a word cut at the
-    first part's end taken for a match."""
+    the statement after a gathering (counts): the same as the whole body's when the word is
+    near the start, when it lies only past the first part, when the body does not hold it,
+    and for two words on both sides of the cut; never a word cut at the first part's end
+    taken for the word."""
     limit = postgresql.HEADLINE_PREFIX
     early = "a plover seen early " + "filler " * 600
     # "ploverines" is not "plover", but its first six letters end the first part (and the
@@ -209,6 +210,22 @@ def test_a_long_post_s_snippet_is_made_from_its_first_part_when_a_match_lies_the
     assert snippets[posts[late].pk] == _whole_body_headline(late, "plover")
     assert "finally the \x02plover\x03 came" in snippets[posts[late].pk]
     assert snippets[posts[late].pk].count("\x02") == 1
+    # Two words, one in each part: from the whole body, whose fragments hold both.
+    spread = "a grebe here " + "filler " * 300 + "and a plover there"
+    posts[spread] = commit(feed_actions.create_post, author=world.alice, body=spread)
+    page = database_backend().search(
+        request("grebe plover", limit=5, with_counts=with_counts), viewer=world.carol
+    )
+    assert [h.object_id for h in page.hits] == [posts[spread].pk]
+    assert page.hits[0].snippet == _whole_body_headline(spread, "grebe plover")
+    assert "\x02grebe\x03" in page.hits[0].snippet and "\x02plover\x03" in page.hits[0].snippet
+    # Found by its author's name, the body matching nothing: the body's first words.
+    page = database_backend().search(
+        request("Archer", limit=5, with_counts=with_counts), viewer=world.carol
+    )
+    snippets = {h.object_id: h.snippet for h in page.hits}
+    assert snippets[posts[late].pk] == _whole_body_headline(late, "Archer")
+    assert snippets[posts[late].pk].startswith("fillers filler")
 
 
 def test_a_page_walked_whole_makes_its_headlines_in_the_walk(plovers):
