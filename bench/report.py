@@ -90,6 +90,24 @@ def render_search(results: dict) -> str:
                 f"| {band} | {_cell(q['raw_relevance'])} | **{_cell(q['relevance'])}** | "
                 f"{_ratio(q['relevance'], q['raw_relevance'])} | {first} |"
             )
+        if db.get("long_snippets"):
+            snippets = db["long_snippets"]
+            lines += [
+                "",
+                "Snippets of long bodies (each twenty posts holding the 3% band's word "
+                f'"{snippets["word"]}", joined): `ts_headline` of the whole body against '
+                "`body_headline` as searches make it, µs a body (p50 of 5 rounds).",
+                "",
+                "| the word | bodies | characters | whole body | as searched | ratio |",
+                "|---|---|---|---|---|---|",
+            ]
+            for name, row in snippets.items():
+                if name == "word":
+                    continue
+                lines.append(
+                    f"| {name} | {row['bodies']} | {row['characters']:,} | {row['whole']} | "
+                    f"**{row['bounded']}** | {round(row['bounded'] / row['whole'], 2)} |"
+                )
         if db.get("endpoint"):
             lines += [
                 "",

@@ -22,7 +22,10 @@ What is measured, per frequency band (words in ~0.01%, 0.1%, 1%, 3% and 10%+ of 
 - the HTTP endpoint `/api/search/` on a daphne server against `/bench/hello/` on the same
   server: the target is endpoint <= 2 x (raw SQL + hello world); and the same request with
   `counts=true` (what a client showing "N results" asks on its first page), for reference;
-- `search_reindex` throughput (documents per second).
+- `search_reindex` throughput (documents per second);
+- on PostgreSQL, the snippet of long bodies (twenty posts each, about 5,000 characters):
+  `ts_headline` of the whole body against `body_headline` as searches make it, with the word
+  early, only at the end, and absent (a post found by its author), in microseconds a body.
 Viewers are drawn (seeded) from active staff, so every search carries a real permission filter.
 """
 
@@ -115,6 +118,8 @@ def worker(args) -> dict:
     terms = pick_terms()
     result["terms"] = terms
     result["queries"] = measure_queries(args, viewers, terms, rng)
+    if connection.vendor == "postgresql":
+        result["long_snippets"] = measure_long_snippets(terms)
     if not args.no_endpoint:
         result["endpoint"] = measure_endpoint(args, viewers, terms)
     result["run"] = {
@@ -326,6 +331,63 @@ def measure_queries(args, viewers, terms, rng) -> dict:
                     series["phrase"].append(timed_backend(viewer, item["text"]))
         out[band] = {name: summary(values) for name, values in series.items()}
         print(f"  {band}: " + ", ".join(f"{k} p95 {v['p95']}" for k, v in out[band].items()))
+    return out
+
+
+def measure_long_snippets(terms: dict, rounds: int = 5) -> dict:
+    """µs a body for the snippet of long bodies made of twenty posts that hold a 3% word:
+    `ts_headline` of the whole body against `body_headline` (what searches run)."""
+    from django.db import connection
+
+    from search import conf
+    from search.backends.postgresql import HEADLINE, body_headline
+
+    word = terms["3%"]["words"][0]["text"]
+    language = conf.language()
+    whole = "ts_headline(%s::regconfig, d.body, q.q, %s)"
+    bounded, bounded_params = body_headline("d", "q.q", [])
+    placements = {
+        "early": "string_agg(body, ' ')",  # the word in the first post's body
+        "at the end": "replace(string_agg(body, ' '), %(word)s, 'x') || ' ' || %(word)s",
+        "absent": "replace(string_agg(body, ' '), %(word)s, 'x')",
+    }
+    out: dict = {"word": word}
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+        for name, made in placements.items():
+            cursor.execute("DROP TABLE IF EXISTS bench_long_bodies")
+            cursor.execute(
+                f"CREATE TEMP TABLE bench_long_bodies AS SELECT body, "  # noqa: S608 (ours)
+                f"setweight(to_tsvector(%(language)s::regconfig, body), 'C') AS vector "
+                f"FROM (SELECT {made} AS body FROM (SELECT body, row_number() OVER () / 20 AS g "
+                f"FROM search_searchdocument WHERE kind = 'post' AND vector @@ "
+                f"websearch_to_tsquery(%(language)s::regconfig, %(word)s) LIMIT 4000) AS posts "
+                f"GROUP BY g) AS bodies",
+                {"language": language, "word": word},
+            )
+            cursor.execute("SELECT count(*), avg(length(body)) FROM bench_long_bodies")
+            count, length = cursor.fetchone()
+            timings: dict[str, list[float]] = {"whole": [], "bounded": []}
+            for _round in range(rounds):
+                for way, (sql, params) in {
+                    "whole": (whole, [language, HEADLINE]),
+                    "bounded": (bounded, bounded_params),
+                }.items():
+                    started = time.perf_counter()
+                    cursor.execute(
+                        f"SELECT sum(length({sql})) FROM bench_long_bodies d, "  # noqa: S608
+                        "(SELECT websearch_to_tsquery(%s::regconfig, %s) AS q) q",
+                        [*params, language, word],
+                    )
+                    cursor.fetchall()
+                    timings[way].append((time.perf_counter() - started) * 1e6 / count)
+            out[name] = {
+                "bodies": count,
+                "characters": round(float(length)),
+                **{way: round(percentile(v, 0.5), 1) for way, v in timings.items()},
+            }
+        cursor.execute("DROP TABLE IF EXISTS bench_long_bodies")
+    print(f"  long snippets (µs a body, p50): {out}")
     return out
 
 
