@@ -101,11 +101,11 @@ def render_search(results: dict) -> str:
                 "| the word | bodies | characters | whole body | as searched | ratio |",
                 "|---|---|---|---|---|---|",
             ]
-            for name, row in snippets.items():
-                if name == "word":
+            for placement, row in snippets.items():
+                if placement == "word":
                     continue
                 lines.append(
-                    f"| {name} | {row['bodies']} | {row['characters']:,} | {row['whole']} | "
+                    f"| {placement} | {row['bodies']} | {row['characters']:,} | {row['whole']} | "
                     f"**{row['bounded']}** | {round(row['bounded'] / row['whole'], 2)} |"
                 )
         if db.get("endpoint"):
