@@ -302,8 +302,8 @@ def measure_queries(args, viewers, terms, rng) -> dict:
         }  # fmt: skip
         # A word's first relevance search reads the pages of every post it ranks (the
         # permission), which after the data was loaded may still be on disk (90-105 ms
-        # instead of 10-15 for a 0.1% word, docs/BENCHMARKS.md): measured apart, once per
-        # word, so that the relevance series measure the query, not the disk.
+        # instead of 10-12 for words between the 1% and 0.1% bands, docs/BENCHMARKS.md):
+        # measured apart, once per word, so that the relevance series measure the query.
         for item in entry["words"]:
             timed_raw(vendor, item["text"], True)
             first = timed_backend(viewers[0], item["text"], relevance=True)
