@@ -142,6 +142,15 @@ def signed_in_page(context, base_url: str, username: str):
     return page
 
 
+def submit(page, control) -> None:
+    """Click `control`, which sends its form the ordinary way, and wait for the page that
+    answers. Clicking and then waiting for the load state does not wait: the page that holds
+    the form is loaded already, so what comes next could read it, or change cookies, while the
+    request is on its way."""
+    with page.expect_navigation():
+        control.click()
+
+
 @pytest.fixture
 def sign_in(browser, e2e_server):
     """Open a fresh browser context signed in as `username`."""

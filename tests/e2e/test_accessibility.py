@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import signed_in_page, violations
+from tests.e2e.conftest import signed_in_page, submit, violations
 
 pytestmark = pytest.mark.integration
 
@@ -50,28 +50,30 @@ def discussed(browser, e2e_server):
     """A post by Ana in "Budget 2027" with a hashtag, a mention of Bob and a long link (one
     unbreakable word), which Bob liked and commented on; returns its path and its tag."""
     tag = f"audit{uuid.uuid4().hex[:6]}"
-    context = browser.new_context()
+    # A context each: cookies cleared in a shared one would race any request still on its way.
+    contexts = [browser.new_context(), browser.new_context()]
     try:
-        ana = signed_in_page(context, e2e_server, "ana")
+        ana = signed_in_page(contexts[0], e2e_server, "ana")
         ana.get_by_label("Message").fill(
             f"Figures for the #{tag} review, @bob please check: https://data.example.gov/"
             "datasets/budget-2027/quarterly-figures-by-directorate-and-programme-final.csv"
         )
         ana.get_by_label("Who can see this").select_option(label="Budget 2027")
-        ana.get_by_role("button", name="Publish").click()
-        ana.wait_for_load_state()
-        href = ana.locator("article.post-card a[href^='/posts/']").first.get_attribute("href")
+        submit(ana, ana.get_by_role("button", name="Publish"))
+        card = ana.locator("article.post-card", has_text=tag)
+        href = card.locator("a[href^='/posts/']").first.get_attribute("href")
         path = re.match(r"/posts/\d+/", href).group(0)
-        context.clear_cookies()
-        bob = signed_in_page(context, e2e_server, "bob")
+        bob = signed_in_page(contexts[1], e2e_server, "bob")
         bob.goto(f"{e2e_server}{path}")
-        bob.get_by_role("button", name=re.compile("Like")).first.click()
-        bob.wait_for_load_state()
+        with bob.expect_response(lambda response: response.request.method == "POST") as liked:
+            bob.get_by_role("button", name=re.compile("Like")).first.click()
+        assert liked.value.ok, liked.value.status
         bob.get_by_label("Your comment").first.fill("Checked: the totals match.")
-        bob.get_by_role("button", name="Comment", exact=True).first.click()
-        bob.wait_for_load_state()
+        submit(bob, bob.get_by_role("button", name="Comment", exact=True).first)
+        _expect()(bob.locator("article.comment", has_text="the totals match")).to_be_visible()
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
     return {"path": path, "tag": tag}
 
 
@@ -148,14 +150,12 @@ def test_forms_with_errors_and_dialogs_pass_axe(sign_in, e2e_server, axe_script,
     found = []
     page = sign_in("bob")
     page.get_by_label("Message").fill("x" * 5001)
-    page.get_by_role("button", name="Publish").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="Publish"))
     assert page.get_by_label("Message").get_attribute("aria-invalid") == "true"
     found += [f"/ (post too long): {line}" for line in violations(page, axe_script)]
 
     page.goto(e2e_server + "/groups/new/")
-    page.locator("form[method=post] button[type=submit]").last.click()
-    page.wait_for_load_state()
+    submit(page, page.locator("form[method=post] button[type=submit]").last)
     assert page.locator("[aria-invalid=true]").count() >= 1
     found += [f"/groups/new/ (empty): {line}" for line in violations(page, axe_script)]
 
@@ -164,8 +164,7 @@ def test_forms_with_errors_and_dialogs_pass_axe(sign_in, e2e_server, axe_script,
         assert page.locator("[aria-invalid=true]").count() == 1
 
     page.goto(f"{e2e_server}{discussed['path']}report/")
-    page.locator("form[method=post] button[type=submit]").last.click()  # no reason chosen
-    page.wait_for_load_state()
+    submit(page, page.locator("form[method=post] button[type=submit]").last)  # no reason chosen
     assert page.locator("[aria-invalid=true]").count() >= 1
     found += [f"report page (no reason): {line}" for line in violations(page, axe_script)]
 
@@ -201,8 +200,7 @@ def test_signed_out_pages_pass_axe(browser, e2e_server, axe_script):
         found = audit(page, axe_script, e2e_server + "/accounts/login/")
         page.get_by_label("Username").fill("ana")
         page.get_by_label("Password").fill("not her password")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
+        submit(page, page.get_by_role("button", name="Sign in"))
         assert page.url.endswith("/accounts/login/")
         found += [f"/accounts/login/ (refused): {line}" for line in violations(page, axe_script)]
     finally:
@@ -323,6 +321,6 @@ def test_report_dialog_works_by_keyboard(sign_in, e2e_server, discussed):
     checked = page.locator("dialog input[name=reason]:checked")
     expect(checked).to_have_count(1)
     page.locator("dialog button[type=submit]").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     expect(page.get_by_text("The moderators will look at the post you reported.")).to_be_visible()

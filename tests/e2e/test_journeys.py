@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from tests.e2e.conftest import submit
+
 pytestmark = pytest.mark.integration
 
 
@@ -16,8 +18,7 @@ def test_private_group_post_reaches_members_only(sign_in, e2e_server):
     ana = sign_in("ana")
     ana.get_by_label("Message").fill("Draft figures for the #budget2027 review are in.")
     ana.get_by_label("Who can see this").select_option(label="Budget 2027")
-    ana.get_by_role("button", name="Publish").click()
-    ana.wait_for_load_state()
+    submit(ana, ana.get_by_role("button", name="Publish"))
     assert ana.get_by_text("Draft figures for the").first.is_visible()
     post_link = ana.locator("a[href^='/posts/']").first.get_attribute("href")
     post_path = re.match(r"/posts/\d+/", post_link).group(0)
@@ -42,8 +43,7 @@ def test_composer_errors_keep_what_was_typed(sign_in):
     page = sign_in("bob")
     text = "x" * 5001
     page.get_by_label("Message").fill(text)
-    page.get_by_role("button", name="Publish").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="Publish"))
     assert page.get_by_label("Message").input_value() == text
     field = page.get_by_label("Message")
     assert field.get_attribute("aria-invalid") == "true"

@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+from tests.e2e.conftest import submit
+
 pytestmark = pytest.mark.integration
 
 CONNECTED = "[data-live][data-live-state=connected]"
@@ -24,8 +26,7 @@ def _publish(page, text: str, audience: str | None = None) -> None:
     page.get_by_label("Message").fill(text)
     if audience:
         page.get_by_label("Who can see this").select_option(label=audience)
-    page.get_by_role("button", name="Publish").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="Publish"))
 
 
 def test_a_group_post_is_announced_then_shown_without_reload(sign_in):
@@ -80,8 +81,7 @@ def test_a_comment_appears_on_the_open_post_page(sign_in, e2e_server):
 
     ana.goto(post_url)
     ana.get_by_label("Your comment").fill("Numbers look right")
-    ana.get_by_role("button", name="Comment").click()
-    ana.wait_for_load_state()
+    submit(ana, ana.get_by_role("button", name="Comment"))
 
     expect(bob.locator("#comments article.comment", has_text="Numbers look right")).to_be_visible(
         timeout=5000
