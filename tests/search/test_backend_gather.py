@@ -261,3 +261,42 @@ def test_a_page_of_a_listed_word_is_walked_in_one_statement(plovers, monkeypatch
     assert unlisted[0] == 2 and listed[0] == 1
     assert listed[1] == unlisted[1] and len(listed[1]) == 4
     assert walked(with_counts=True)[0] > 1  # a counting search keeps WALK_DOCS
+
+
+def test_a_gin_window_is_anded_with_the_brin_index_only_where_that_pays(world, monkeypatch):
+    """The BRIN bitmap of a window's id range costs in proportion to the window; without it
+    every match in the index is read from its page. A rare word's first window (a tenth of
+    the index) is worth it; its last, the rest of the index, is not."""
+    span = 1_800_000
+    monkeypatch.setattr(postgresql, "_lexeme_stats", lambda: ({"budget": 0.2}, 0.001))
+    rare = _query()  # "plover" is not listed: rarer than 0.1% of the documents
+    assert postgresql._brin_pays(rare, 0.0006, 112_000, span)
+    assert not postgresql._brin_pays(rare, 0.00006, span - 50_000, span)
+    # A listed word in 1% of the documents: a window of a tenth of the index still pays.
+    monkeypatch.setattr(postgresql, "_lexeme_stats", lambda: ({"plover": 0.01}, 0.001))
+    assert postgresql._brin_pays(_query(), 0.006, 220_000, span)
+
+
+@pytest.mark.parametrize("ranged", [True, False])
+def test_a_gin_window_without_its_brin_range_reads_the_same_rows(plovers, ranged):
+    """The bounds, written so that no index serves them, still bound the window; and no
+    index scan of the plan then serves them (on this small table the planner takes the
+    primary key for the range, on the benchmark's the BRIN index)."""
+    query = _query()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM search_searchdocument WHERE vector @@ to_tsquery('english', 'plover')"
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    lo, hi = ids[3], ids[-3]
+    with CaptureQueriesContext(connection) as captured:
+        rows, _complete = postgresql._indexed(query, lo, hi, 100, ranged=ranged)
+    assert [row[0] for row in rows] == sorted((i for i in ids if lo <= i < hi), reverse=True)
+    sql = captured.captured_queries[-1]["sql"]
+    statement = next(part for part in sql.split("; ") if part.startswith("SELECT"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_indexscan = off; SET enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {statement}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_indexscan; RESET enable_seqscan")
+    assert ("Index Cond: ((id >= " in plan) == ranged, plan
