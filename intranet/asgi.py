@@ -14,11 +14,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import get_resolver, path  # noqa: E402
 
 from feeds.consumers import LiveConsumer  # noqa: E402
+from intranet.request_threads import RequestThreads  # noqa: E402
 from intranet.ws_auth import SessionOrTokenAuth  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Each request's synchronous code on a thread kept from an earlier request, instead of
+        # a thread started and stopped per request (intranet/request_threads.py).
+        "http": RequestThreads(django_asgi_app),
         "websocket": SessionOrTokenAuth(URLRouter([path("ws/", LiveConsumer.as_asgi())])),
     }
 )
