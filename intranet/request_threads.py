@@ -3,10 +3,9 @@
 Django's ASGI handler runs a request's synchronous parts (middleware, view, the request
 signals) on a thread of the request's own: asgiref's `ThreadSensitiveContext` makes a
 one-thread executor per request, whose thread starts with the request's first synchronous
-call and is stopped, by one more new thread that joins it, once the request is over. Two
-threads started and stopped per request cost a hello-world view about a millisecond over HTTP
-on the benchmark machine, and the search endpoint 1.3 ms (docs/BENCHMARKS.md, "Search, a
-seventh session").
+call and is stopped, by one more new thread that joins it, once the request is over. Those
+two threads cost every request 0.6-0.9 ms over HTTP on the benchmark machine, hello world and
+a search alike (docs/BENCHMARKS.md, "Search, 2026-12-07, a seventh session").
 
 `RequestThreads` enters a `ThreadSensitiveContext` with an executor taken from a list of
 idle ones (asgiref then keeps it, and Django's own context inside changes nothing). A request

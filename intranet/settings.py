@@ -137,8 +137,8 @@ else:
     # so they keep that generic plan instead of planning anew for each call.
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c plan_cache_mode=force_generic_plan")
     if env.bool("DATABASE_POOL", default=True):
-        # A few open connections shared by the requests (each ASGI request runs in a thread of
-        # its own, so per-thread persistent connections keep nothing), failing fast while
+        # A few open connections shared by the requests (Django's connections belong to a
+        # thread, and a request has a thread to itself while it runs), failing fast while
         # PostgreSQL is away: intranet/pooled_postgresql/base.py.
         DATABASES["default"]["ENGINE"] = "intranet.pooled_postgresql"
         DATABASES["default"]["CONN_MAX_AGE"] = 0
