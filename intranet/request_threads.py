@@ -4,7 +4,7 @@ Django's ASGI handler runs a request's synchronous parts (middleware, view, the 
 signals) on a thread of the request's own: asgiref's `ThreadSensitiveContext` makes a
 one-thread executor per request, whose thread starts with the request's first synchronous
 call and is stopped, by one more new thread that joins it, once the request is over. Those
-two threads cost every request 0.6-0.9 ms over HTTP on the benchmark machine, hello world and
+two threads cost every request 0.7-0.9 ms over HTTP on the benchmark machine, hello world and
 a search alike (docs/BENCHMARKS.md, "Search, 2026-12-07, a seventh session").
 
 `RequestThreads` enters a `ThreadSensitiveContext` with an executor taken from a list of
