@@ -11,6 +11,7 @@ more than the page itself. A client that shows "N results" asks once, on its fir
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -112,6 +113,70 @@ class SearchQuerySerializer(QuerySerializer):
         return attrs
 
 
+# The query strings searches are asked with most (a word, a kind, a page, counts), read without
+# the serializer when every value is plainly valid (`plain_query`).
+_PLAIN_PARAMS = frozenset({"q", "kind", "sort", "cursor", "limit", "counts"})
+_PLAIN_KINDS = frozenset(c for c, _l in KIND_CHOICES if c)
+_PLAIN_SORTS = frozenset(c for c, _l in SORT_CHOICES)
+_PLAIN_COUNTS = {"true": True, "false": False}
+_PLAIN_LIMIT = re.compile(r"[1-9][0-9]?")
+_PLAIN_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def plain_query(params) -> dict | None:
+    """What SearchQuerySerializer's `validated_data` would be for `params`, when they hold
+    only the parameters searches are usually asked with and every value is plainly valid:
+    words (`q`), and any of `kind`, `sort`, `cursor`, `limit`, `counts`. None for anything
+    else (another parameter, an empty or doubtful value, words the parser refuses, a broken
+    cursor): the serializer then reads the query and gives its answer or its errors. (The
+    parser refuses all the serializer's text field does: over MAX_QUERY_LENGTH characters,
+    null and other control or surrogate characters.)
+
+    The serializer's machinery (its fields bound anew, each field's validation run for the
+    thirteen fields) cost a search request about 0.4 ms over HTTP, a tenth of what the
+    search itself does besides (docs/BENCHMARKS.md, "Search, 2026-12-07, an eighth
+    session"). tests/api/test_search_plain_query.py checks, over generated query strings,
+    that whatever this returns is what the serializer returns, and that the usual queries
+    are read here."""
+    if not params.keys() <= _PLAIN_PARAMS:
+        return None
+    values = {key: params.get(key) for key in params.keys()}  # the last of repeated values
+    text = values.get("q")
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        attrs: dict = {"q": clean_query(text), "limit": PAGE_SIZE, "counts": False}
+    except DjangoValidationError:
+        return None
+    for name, allowed in (("kind", _PLAIN_KINDS), ("sort", _PLAIN_SORTS)):
+        if name in values:
+            if values[name] not in allowed:
+                return None
+            attrs[name] = values[name]
+    if "cursor" in values:
+        if not isinstance(values["cursor"], str) or not _PLAIN_CURSOR.fullmatch(values["cursor"]):
+            return None
+        attrs["cursor"] = values["cursor"]
+    if "limit" in values:
+        limit = values["limit"]
+        if not isinstance(limit, str) or not _PLAIN_LIMIT.fullmatch(limit):
+            return None
+        if int(limit) > MAX_PAGE_SIZE:
+            return None
+        attrs["limit"] = int(limit)
+    if "counts" in values:
+        if values["counts"] not in _PLAIN_COUNTS:
+            return None
+        attrs["counts"] = _PLAIN_COUNTS[values["counts"]]
+    if not has_criteria(attrs):
+        return None
+    try:
+        attrs["request"] = replace(search_request(attrs), with_counts=attrs["counts"])
+    except InvalidCursor:
+        return None
+    return attrs
+
+
 class SearchResultSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="post, comment, person or group")
     id = serializers.IntegerField(source="pk")
@@ -193,6 +258,6 @@ class SearchAPIView(RenderInViewMixin, APIView):
         operation_id="search",
     )
     def get(self, request):
-        data = parse_query(SearchQuerySerializer, request)
+        data = plain_query(request.query_params) or parse_query(SearchQuerySerializer, request)
         results = selectors.search(viewer=request.user, request=data["request"])
         return Response(response_data(results, request))
