@@ -3,10 +3,12 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+from intranet.sync_chain import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intranet.settings")
 
+# Django's handler, with each request's middleware and view run in one synchronous call
+# (intranet/sync_chain.py).
 django_asgi_app = get_asgi_application()
 
 # After Django is set up:
